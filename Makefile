@@ -1,0 +1,63 @@
+# claimdrift — see README.md. Every target works on a fresh machine: what a
+# target needs and is missing, `make tools` installs.
+
+GO       ?= go
+BIN      := bin/claimdrift
+TOOLS    := $(CURDIR)/.tools
+export PATH := $(TOOLS)/bin:$(PATH)
+# Terraform warns on every run without a CLI config file.
+export TF_CLI_CONFIG_FILE ?= /dev/null
+# Short fuzz run per target inside `make test`.
+FUZZTIME ?= 10s
+SAMPLE   ?= testdata/plans/claim.json
+
+.PHONY: all run build test test-go fuzz tools fixtures bench lint clean pg-start pg-stop
+
+all: build
+
+## run: build claimdrift and analyze the sample plan shipped in testdata/
+run: build
+	@./$(BIN) analyze $(SAMPLE); code=$$?; \
+	  if [ $$code -eq 2 ]; then echo "(exit 2: the plan replaces resources)"; exit 0; fi; exit $$code
+
+## build: compile bin/claimdrift
+build:
+	$(GO) build -trimpath -o $(BIN) ./cmd/claimdrift
+
+## tools: install what the tests need when missing (terraform 1.5.7, PostgreSQL, SARIF Multitool)
+tools:
+	@scripts/tools.sh
+
+## test: install tools, start a throwaway PostgreSQL, run every test and a short fuzz run
+test: tools
+	@scripts/pg.sh start
+	@set -a; . $(TOOLS)/pg/env; set +a; \
+	  status=0; \
+	  $(GO) test -count=1 ./... || status=$$?; \
+	  [ $$status -eq 0 ] && { $(MAKE) --no-print-directory fuzz || status=$$?; }; \
+	  scripts/pg.sh stop; exit $$status
+
+## fuzz: run every fuzz target for FUZZTIME each
+fuzz:
+	@scripts/fuzz.sh $(FUZZTIME)
+
+## fixtures: regenerate testdata/ from fixtures/ with a real terraform
+fixtures: tools
+	@scripts/fixtures.sh
+
+## bench: generate large plans and compare claimdrift with tfjson and jq
+bench: build
+	@scripts/bench.sh
+
+## lint: gofmt and go vet
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+pg-start:
+	@scripts/pg.sh start
+pg-stop:
+	@scripts/pg.sh stop
+
+clean:
+	rm -rf bin .bench

@@ -1,0 +1,293 @@
+package lint
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+)
+
+// ErrSyntax is wrapped by every *ParseError.
+var ErrSyntax = errors.New("invalid HCL")
+
+// ErrNoConfig is returned when the directory holds no .tf file.
+var ErrNoConfig = errors.New("no .tf files")
+
+// ParseError is a file that hashicorp/hcl/v2 cannot parse.
+type ParseError struct {
+	File    string
+	Line    int
+	Column  int
+	Message string
+}
+
+// Error renders the error as file:line: message, on one line.
+func (e *ParseError) Error() string {
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Message)
+}
+
+// Unwrap returns ErrSyntax.
+func (e *ParseError) Unwrap() error { return ErrSyntax }
+
+// maxModuleDepth bounds nested module calls (and so module call cycles).
+const maxModuleDepth = 16
+
+// module is one directory of .tf files.
+type module struct {
+	dir       string
+	resources []*resource
+	byAddr    map[string]*resource
+	locals    map[string]*hclsyntax.Attribute
+	outputs   map[string]*hclsyntax.Attribute
+	calls     map[string]*moduleCall
+	callOrder []string
+}
+
+type resource struct {
+	typ, name string
+	file      string
+	block     *hclsyntax.Block
+	managed   bool
+	lifecycle *lifecycle
+}
+
+func (r *resource) addr() string { return r.typ + "." + r.name }
+
+type moduleCall struct {
+	name   string
+	source string
+	// dir is the called module's directory inside the file system, "" when
+	// the source is not a local path inside it.
+	dir   string
+	attrs map[string]*hclsyntax.Attribute
+}
+
+// loader reads modules from a file system.
+type loader struct {
+	fsys    fs.FS
+	prefix  string
+	modules map[string]*module
+}
+
+// displayName is the file name shown in findings and errors.
+func (l *loader) displayName(name string) string {
+	if l.prefix == "" || l.prefix == "." {
+		return name
+	}
+	return path.Join(l.prefix, name)
+}
+
+// load reads the module in dir and, recursively, the local modules it calls.
+func (l *loader) load(dir string, depth int) (*module, error) {
+	if m, ok := l.modules[dir]; ok {
+		return m, nil
+	}
+	entries, err := fs.ReadDir(l.fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", l.displayName(dir), err)
+	}
+	m := &module{
+		dir:     dir,
+		byAddr:  map[string]*resource{},
+		locals:  map[string]*hclsyntax.Attribute{},
+		outputs: map[string]*hclsyntax.Attribute{},
+		calls:   map[string]*moduleCall{},
+	}
+	l.modules[dir] = m
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".tf") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%s: %w", l.displayName(dir), ErrNoConfig)
+	}
+	for _, name := range names {
+		p := path.Join(dir, name)
+		src, err := fs.ReadFile(l.fsys, p)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", l.displayName(p), err)
+		}
+		if err := l.parseFile(m, p, src); err != nil {
+			return nil, err
+		}
+	}
+	if depth >= maxModuleDepth {
+		return m, nil
+	}
+	for _, name := range m.callOrder {
+		c := m.calls[name]
+		if c.dir == "" {
+			continue
+		}
+		if _, err := l.load(c.dir, depth+1); err != nil {
+			if errors.Is(err, ErrNoConfig) || errors.Is(err, fs.ErrNotExist) {
+				// A local module that is missing is not followed.
+				c.dir = ""
+				continue
+			}
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (l *loader) parseFile(m *module, p string, src []byte) error {
+	display := l.displayName(p)
+	file, diags := hclsyntax.ParseConfig(src, display, hcl.Pos{Line: 1, Column: 1, Byte: 0})
+	if diags.HasErrors() {
+		return parseError(display, diags)
+	}
+	body, ok := file.Body.(*hclsyntax.Body)
+	if !ok {
+		return &ParseError{File: display, Line: 1, Column: 1, Message: "not a native HCL body"}
+	}
+	for _, b := range body.Blocks {
+		switch b.Type {
+		case "resource", "data":
+			if len(b.Labels) != 2 {
+				continue
+			}
+			r := &resource{typ: b.Labels[0], name: b.Labels[1], file: display, block: b, managed: b.Type == "resource"}
+			if r.managed {
+				r.lifecycle = parseLifecycle(b.Body)
+				m.resources = append(m.resources, r)
+				m.byAddr[r.addr()] = r
+			}
+		case "locals":
+			for name, a := range b.Body.Attributes {
+				m.locals[name] = a
+			}
+		case "output":
+			if len(b.Labels) == 1 {
+				if a, ok := b.Body.Attributes["value"]; ok {
+					m.outputs[b.Labels[0]] = a
+				}
+			}
+		case "module":
+			if len(b.Labels) != 1 {
+				continue
+			}
+			c := &moduleCall{name: b.Labels[0], attrs: map[string]*hclsyntax.Attribute{}}
+			for name, a := range b.Body.Attributes {
+				c.attrs[name] = a
+			}
+			if a, ok := b.Body.Attributes["source"]; ok {
+				if v, d := a.Expr.Value(nil); !d.HasErrors() && v.IsKnown() && !v.IsNull() && v.Type().FriendlyName() == "string" {
+					c.source = v.AsString()
+				}
+			}
+			c.dir = localModuleDir(m.dir, c.source)
+			if _, dup := m.calls[c.name]; !dup {
+				m.callOrder = append(m.callOrder, c.name)
+			}
+			m.calls[c.name] = c
+		}
+	}
+	return nil
+}
+
+// localModuleDir resolves a local module source ("./mod", "../x") against
+// the calling module's directory; "" when the source is not local or leaves
+// the file system.
+func localModuleDir(dir, source string) string {
+	if !strings.HasPrefix(source, "./") && !strings.HasPrefix(source, "../") {
+		return ""
+	}
+	p := path.Join(dir, source)
+	if !fs.ValidPath(p) {
+		return ""
+	}
+	return p
+}
+
+// parseError turns the first error diagnostic into a one-line ParseError.
+func parseError(file string, diags hcl.Diagnostics) error {
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		e := &ParseError{File: file, Line: 1, Column: 1}
+		if d.Subject != nil {
+			e.Line, e.Column = d.Subject.Start.Line, d.Subject.Start.Column
+		}
+		msg := d.Summary
+		if d.Detail != "" {
+			msg += ": " + d.Detail
+		}
+		e.Message = strings.Join(strings.Fields(msg), " ")
+		return e
+	}
+	return &ParseError{File: file, Line: 1, Column: 1, Message: "invalid HCL"}
+}
+
+// lifecycle is what claimdrift needs of a lifecycle block.
+type lifecycle struct {
+	present bool
+	all     bool
+	// allRange is where `ignore_changes = all` is written.
+	allRange hcl.Range
+	// paths are the ignore_changes entries as paths; rendered keeps their
+	// rendering for fix suggestions, in source order.
+	paths    []ignorePath
+	rendered []string
+}
+
+type ignorePath []any
+
+// parseLifecycle reads lifecycle.ignore_changes from a resource body.
+// Entries it cannot read are skipped: Terraform itself reports them.
+func parseLifecycle(body *hclsyntax.Body) *lifecycle {
+	lc := &lifecycle{}
+	for _, b := range body.Blocks {
+		if b.Type != "lifecycle" {
+			continue
+		}
+		lc.present = true
+		a, ok := b.Body.Attributes["ignore_changes"]
+		if !ok {
+			continue
+		}
+		if hcl.ExprAsKeyword(a.Expr) == "all" {
+			lc.all = true
+			lc.allRange = a.SrcRange
+			continue
+		}
+		exprs, diags := hcl.ExprList(a.Expr)
+		if diags.HasErrors() {
+			continue
+		}
+		for _, e := range exprs {
+			p, ok := ignoreEntryPath(e)
+			if !ok {
+				continue
+			}
+			lc.paths = append(lc.paths, p)
+			lc.rendered = append(lc.rendered, renderPath(p))
+		}
+	}
+	return lc
+}
+
+// ignoreEntryPath reads one ignore_changes entry: a relative traversal
+// (name, metadata[0].name, labels["k"]) or, as older Terraform allowed, a
+// quoted string holding one.
+func ignoreEntryPath(e hcl.Expression) (ignorePath, bool) {
+	if t, diags := hcl.RelTraversalForExpr(e); !diags.HasErrors() && len(t) > 0 {
+		return traversalPath(t)
+	}
+	if v, diags := e.Value(nil); !diags.HasErrors() && v.IsKnown() && !v.IsNull() && v.Type().FriendlyName() == "string" {
+		t, diags := hclsyntax.ParseTraversalPartial([]byte(v.AsString()), "", hcl.Pos{Line: 1, Column: 1})
+		if !diags.HasErrors() && len(t) > 0 {
+			return traversalPath(t)
+		}
+	}
+	return nil, false
+}

