@@ -6,7 +6,7 @@ BIN      := bin/claimdrift
 TOOLS    := $(CURDIR)/.tools
 export PATH := $(TOOLS)/bin:$(PATH)
 # Terraform warns on every run without a CLI config file.
-export TF_CLI_CONFIG_FILE ?= /dev/null
+export TF_CLI_CONFIG_FILE := /dev/null
 # Short fuzz run per target inside `make test`.
 FUZZTIME ?= 10s
 SAMPLE   ?= testdata/plans/claim.json

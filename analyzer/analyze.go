@@ -85,11 +85,11 @@ func skipWrapperPrefix(s *scanner) (byte, error) {
 		if !ok {
 			return 0, ErrEmpty
 		}
-		if c == '{' || c == '[' {
-			return c, nil
-		}
 		s.ensure(64)
 		rest := s.buf[s.pos:s.end]
+		if c == '{' || (c == '[' && !bytes.HasPrefix(rest, []byte("[command]"))) {
+			return c, nil
+		}
 		if !(bytes.HasPrefix(rest, []byte("[command]")) || bytes.HasPrefix(rest, []byte("::"))) {
 			return c, nil
 		}

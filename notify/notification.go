@@ -106,7 +106,7 @@ func (n Notification) Markdown() string {
 	fmt.Fprintf(&b, "### %s\n\n", mdEscape(n.Title()))
 	b.WriteString("| | |\n|---|---|\n")
 	for _, f := range n.fields() {
-		fmt.Fprintf(&b, "| %s | %s |\n", f[0], mdCode(f[1]))
+		fmt.Fprintf(&b, "| %s | %s |\n", f[0], strings.ReplaceAll(mdCode(f[1]), "|", `\|`))
 	}
 	if n.Reason != "" {
 		fmt.Fprintf(&b, "\n%s\n", mdEscape(n.Reason))

@@ -22,8 +22,10 @@ var (
 	// ErrPassLocked is returned by Store.Pass when another reconciler holds
 	// the pass lock (PostgreSQL advisory lock); the pass is skipped.
 	ErrPassLocked = errors.New("another reconciler is running a pass")
-	// ErrConflict is returned when a record with the same name exists.
-	ErrConflict = errors.New("already exists")
+	// ErrAmbiguous is returned when a name matches several records (a
+	// template name in several organizations, a preset name in several
+	// templates).
+	ErrAmbiguous = errors.New("ambiguous name")
 )
 
 // Template is a workspace template; prebuilds are always created from its

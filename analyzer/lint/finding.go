@@ -99,7 +99,7 @@ type Finding struct {
 	References []string `json:"references,omitempty"`
 	// Modules lists the module addresses ("" is the root module) in which
 	// the declaring module is instantiated, sorted.
-	Modules []string `json:"modules,omitempty"`
+	Modules []string `json:"-"`
 	// Plan is set by Confirm: PlanConfirmed, PlanNotReplaced or PlanMissed.
 	Plan string `json:"plan,omitempty"`
 

@@ -244,7 +244,11 @@ func (lt *linter) attribute(inst *instance, r *resource, ti *typeInfo, c *candid
 	sort.Strings(via)
 	attr := c.fix.String()
 	depends := describeRefs(f.References, via)
-	claimed := fmt.Sprintf("`%s` depends on %s, which changes when a prebuilt workspace is claimed", attr, depends)
+	verb := "changes"
+	if len(f.References) > 1 {
+		verb = "change"
+	}
+	claimed := fmt.Sprintf("`%s` depends on %s, which %s when a prebuilt workspace is claimed", attr, depends, verb)
 	f.Fix = fixText(r.lifecycle, attr)
 	f.ignorePath = attr
 	switch {
@@ -295,7 +299,7 @@ func (lt *linter) ignoreAll(inst *instance, r *resource, cands []*candidate) {
 		f.References = mergeSorted(f.References, c.refs.sorted())
 	}
 	if len(paths) > 0 {
-		f.Message = fmt.Sprintf("`ignore_changes = all` on %s hides every change, including real template changes; only %s depend on claim-sensitive values", r.addr(), strings.Join(quoteAll(paths), ", "))
+		f.Message = fmt.Sprintf("`ignore_changes = all` on %s hides every change, including real template changes; only %s %s on claim-sensitive values", r.addr(), strings.Join(quoteAll(paths), ", "), plural(len(paths), "depends", "depend"))
 		f.Fix = "ignore_changes = [" + strings.Join(paths, ", ") + "]"
 	} else {
 		f.Message = fmt.Sprintf("`ignore_changes = all` on %s hides every change, including real template changes, and no attribute of it depends on claim-sensitive values; list the attributes to ignore instead", r.addr())
@@ -391,4 +395,11 @@ func mergeSorted(a, b []string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

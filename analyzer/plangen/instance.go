@@ -32,8 +32,10 @@ func (f fate) replaced() bool {
 		f.actions[0] == "create" && f.actions[1] == "delete")
 }
 
-func (f fate) hasBefore() bool { return f.actions[0] != "create" && f.actions[0] != "read" }
-func (f fate) hasAfter() bool  { return !(len(f.actions) == 1 && f.actions[0] == "delete") }
+func (f fate) hasBefore() bool {
+	return !(len(f.actions) == 1 && (f.actions[0] == "create" || f.actions[0] == "read"))
+}
+func (f fate) hasAfter() bool { return !(len(f.actions) == 1 && f.actions[0] == "delete") }
 
 var (
 	actNoOp        = []string{"no-op"}
@@ -178,7 +180,7 @@ func (g *gen) instance(i int) *instance {
 	if !f.replaced() {
 		tokenAfter = tokenBefore
 	}
-	newAfter := f.replaced() || f.actions[0] == "create"
+	newAfter := f.replaced() || !f.hasBefore()
 
 	switch k {
 	case kindContainer:
@@ -194,16 +196,17 @@ func (g *gen) instance(i int) *instance {
 			envOwner: owner, labelOwner: owner, labelOwnerID: g.ownerID(m, owner), logTag: owner,
 			image: image, restart: "unless-stopped", token: tokenBefore,
 		}
-		af := bf
-		af.token = tokenAfter
 		var marks []Path
 		if f.variant == 3 || m%5 == 0 {
 			marks = append(marks, Path{"env"})
+			bf.envSecret = true
 		}
 		if f.variant == 6 || m%9 == 0 {
 			marks = append(marks, Path{"labels", 1, "value"})
 		}
 		in.beforeMarks, in.afterMarks = marks, marks
+		af := bf
+		af.token = tokenAfter
 		switch {
 		case f.paths:
 			switch f.variant {

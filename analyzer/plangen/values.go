@@ -95,10 +95,13 @@ func o(kvs ...kv) obj {
 // owns the workspace; a replacement variant changes some of them.
 type containerFields struct {
 	name, hostname, envOwner, labelOwner, labelOwnerID, logTag string
-	image                                                    any // string or unknown
-	memory, memorySwap                                       int
-	restart                                                  string
-	token                                                    string
+	image                                                      any // string or unknown
+	memory, memorySwap                                         int
+	restart                                                    string
+	token                                                      string
+	// envSecret puts the agent token in env (then env is marked sensitive);
+	// otherwise env holds a harmless workspace id in its place.
+	envSecret bool
 }
 
 // agentScript is a startup script with the characters real ones carry:
@@ -106,6 +109,10 @@ type containerFields struct {
 const agentScript = "#!/bin/sh\nset -eu\n# fetch the agent & start it\nwaitonexit() {\n\techo \"=== agent exited: $?\" >&2\n}\ntrap waitonexit EXIT\nBINARY_DIR=$(mktemp -d -t coder.XXXXXX)\ncurl -fsSL --compressed \"${ACCESS_URL}bin/coder-linux-amd64\" -o \"$BINARY_DIR/coder\" || exit 1\nchmod +x \"$BINARY_DIR/coder\"\n[ -n \"${CODER_AGENT_TOKEN:-}\" ] && exec \"$BINARY_DIR/coder\" agent --log-dir=/tmp <<'EOF'\nready → ✓\nEOF\n"
 
 func containerValue(g ids, m int, f containerFields, withUnknown bool) obj {
+	firstEnv := "CODER_WORKSPACE_REF=" + f.token
+	if f.envSecret {
+		firstEnv = "CODER_AGENT_TOKEN=" + f.token
+	}
 	hexID, mac, workspaceID := g.hex(64), g.hex(2), g.uuid()
 	var id, exitCode, networkData any
 	if withUnknown {
@@ -141,7 +148,7 @@ func containerValue(g ids, m int, f containerFields, withUnknown bool) obj {
 		kv{"domainname", ""},
 		kv{"entrypoint", []string{"sh", "-c"}},
 		kv{"env", []string{
-			"CODER_AGENT_TOKEN=" + f.token,
+			firstEnv,
 			"CODER_AGENT_URL=https://coder.example.com/",
 			"GIT_AUTHOR_NAME=" + f.envOwner,
 			"GIT_AUTHOR_EMAIL=" + f.envOwner + "@example.com",

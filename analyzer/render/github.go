@@ -18,18 +18,18 @@ func GitHub(w io.Writer, r *analyzer.Report, opts Options) error {
 		fmt.Fprintf(bw, "::error title=%s::%s\n", ghProperty("Partial plan"), ghData(erroredNote))
 	}
 	for _, rep := range r.Replacements {
-		msg := fmt.Sprintf("%s will be replaced (%s; %s)", rep.Resource, reasonOrNone(rep.Reason), orderText(rep.Order))
+		msg := clean(fmt.Sprintf("%s will be replaced (%s; %s)", rep.Resource, reasonOrNone(rep.Reason), orderText(rep.Order)))
 		if len(rep.Changes) > 0 {
 			var parts []string
 			for _, ch := range rep.Changes {
-				parts = append(parts, fmt.Sprintf("%s: %s → %s", ch.Path,
-					analyzer.Shorten(ch.Before, opts.valueLen()), analyzer.Shorten(ch.After, opts.valueLen())))
+				parts = append(parts, clean(fmt.Sprintf("%s: %s → %s", ch.Path,
+					analyzer.Shorten(ch.Before, opts.valueLen()), analyzer.Shorten(ch.After, opts.valueLen()))))
 			}
 			msg += "\n" + strings.Join(parts, "\n")
 		} else if len(rep.Paths) > 0 {
-			msg += ": " + strings.Join(rep.Paths, ", ")
+			msg += ": " + clean(strings.Join(rep.Paths, ", "))
 		}
-		fmt.Fprintf(bw, "::warning title=%s::%s\n", ghProperty("Resource replaced: "+rep.Resource), ghData(msg))
+		fmt.Fprintf(bw, "::warning title=%s::%s\n", ghProperty(clean("Resource replaced: "+rep.Resource)), ghData(msg))
 	}
 	fmt.Fprintln(bw)
 	bw.WriteString(markdownString(r, opts))

@@ -1,0 +1,439 @@
+package lint
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/claimdrift/claimdrift/analyzer"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+// fixturesDir holds the fixture templates, relative to this package.
+const fixturesDir = "../../fixtures/lint"
+
+func lintFixture(t *testing.T, name string, claimRefs ...string) (*Result, error) {
+	t.Helper()
+	return Lint(os.DirFS(filepath.Join(fixturesDir, name)), Options{
+		PathPrefix: "fixtures/lint/" + name,
+		ClaimRefs:  claimRefs,
+	})
+}
+
+// golden compares got with testdata/golden/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	p := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("read golden file (run go test -update to create it): %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (run go test ./analyzer/lint -update after checking):\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+var goldenExt = map[string]string{"text": "txt", "json": "json", "sarif": "sarif", "github": "github.txt"}
+
+func TestGolden(t *testing.T) {
+	cases := []struct {
+		fixture   string
+		claimRefs []string
+		suffix    string
+	}{
+		{fixture: "docker"},
+		{fixture: "kubernetes"},
+		{fixture: "docker-fixed"},
+		{fixture: "module"},
+		{fixture: "module", claimRefs: []string{"var.owner"}, suffix: "-claim-ref"},
+		{fixture: "ignore-all"},
+	}
+	for _, c := range cases {
+		res, err := lintFixture(t, c.fixture, c.claimRefs...)
+		if err != nil {
+			t.Fatalf("lint %s: %v", c.fixture, err)
+		}
+		for _, format := range Formats {
+			t.Run(c.fixture+c.suffix+"/"+format, func(t *testing.T) {
+				var buf bytes.Buffer
+				if err := Write(&buf, format, res, WriteOptions{ToolVersion: "0.0.0-test"}); err != nil {
+					t.Fatal(err)
+				}
+				golden(t, c.fixture+c.suffix+"."+goldenExt[format], buf.Bytes())
+			})
+		}
+	}
+}
+
+// TestFindings checks the substance of the findings, independent of the
+// golden files' wording.
+func TestFindings(t *testing.T) {
+	type want struct {
+		rule, resource, attribute string
+		severity                  Severity
+	}
+	cases := []struct {
+		fixture   string
+		claimRefs []string
+		want      []want
+	}{
+		{
+			fixture: "docker",
+			want: []want{
+				{RuleForcesReplacement, "docker_volume.home", "labels", SeverityError},
+				{RuleForcesReplacement, "docker_container.workspace", "name", SeverityError},
+				{RuleForcesReplacement, "docker_container.workspace", "hostname", SeverityError},
+				{RuleUpdatesInPlace, "docker_container.workspace", "memory", SeverityInfo},
+				{RuleForcesReplacement, "docker_container.workspace", "env", SeverityError},
+				{RuleForcesReplacement, "docker_container.workspace", "labels", SeverityError},
+			},
+		},
+		{
+			fixture: "kubernetes",
+			want: []want{
+				{RuleUpdatesInPlace, "kubernetes_persistent_volume_claim_v1.home", `metadata[0].labels["com.coder.user.username"]`, SeverityInfo},
+				{RuleForcesReplacement, "kubernetes_deployment.main", "metadata[0].name", SeverityError},
+				{RuleUpdatesInPlace, "kubernetes_deployment.main", `metadata[0].labels["com.coder.user.username"]`, SeverityInfo},
+				{RuleUpdatesInPlace, "kubernetes_deployment.main", "spec[0].template[0].spec[0].container[0].env[1].value", SeverityInfo},
+				{RuleUpdatesInPlace, "kubernetes_pod_v1.sidecar", `metadata[0].annotations["com.coder.user.email"]`, SeverityInfo},
+				{RuleForcesReplacement, "kubernetes_pod_v1.sidecar", "spec[0].container[0].env[0].value", SeverityError},
+			},
+		},
+		{fixture: "docker-fixed"},
+		{
+			fixture: "module",
+			want: []want{
+				{RuleForcesReplacement, "terraform_data.bootstrap", "triggers_replace.container", SeverityError},
+				{RuleForcesReplacement, "docker_container.workspace", "name", SeverityError},
+				{RuleUpdatesInPlace, "docker_container.workspace", "tmpfs", SeverityInfo},
+				{RuleForcesReplacement, "docker_container.workspace", "log_opts", SeverityError},
+				{RuleUnknownAttribute, "random_pet.nickname", "prefix", SeverityWarning},
+			},
+		},
+		{
+			fixture:   "module",
+			claimRefs: []string{"var.owner"},
+			want: []want{
+				{RuleForcesReplacement, "terraform_data.bootstrap", "triggers_replace.container", SeverityError},
+				{RuleForcesReplacement, "terraform_data.bootstrap", "triggers_replace.team", SeverityError},
+				{RuleForcesReplacement, "docker_container.workspace", "name", SeverityError},
+				{RuleUpdatesInPlace, "docker_container.workspace", "tmpfs", SeverityInfo},
+				{RuleForcesReplacement, "docker_container.workspace", "log_opts", SeverityError},
+				{RuleUnknownAttribute, "random_pet.nickname", "prefix", SeverityWarning},
+			},
+		},
+		{
+			fixture: "ignore-all",
+			want: []want{
+				{RuleIgnoreChangesAll, "docker_container.workspace", "", SeverityWarning},
+				{RuleIgnoreChangesAll, "docker_image.base", "", SeverityWarning},
+			},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.fixture+strings.Join(c.claimRefs, ","), func(t *testing.T) {
+			res, err := lintFixture(t, c.fixture, c.claimRefs...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []want
+			for _, f := range res.Findings {
+				got = append(got, want{f.Rule, f.Resource, f.Attribute, f.Severity})
+				if f.File == "" || f.Line == 0 || f.Column == 0 || f.Message == "" {
+					t.Errorf("finding without location or message: %+v", f)
+				}
+				if f.Severity == SeverityError && !strings.Contains(f.Fix, "ignore_changes = [") {
+					t.Errorf("error finding without an ignore_changes fix: %+v", f)
+				}
+			}
+			if len(got) != len(c.want) {
+				t.Fatalf("got %d findings %+v, want %d %+v", len(got), got, len(c.want), c.want)
+			}
+			for i := range got {
+				if got[i] != c.want[i] {
+					t.Errorf("finding %d: got %+v, want %+v", i, got[i], c.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestBrokenHCL(t *testing.T) {
+	_, err := lintFixture(t, "broken")
+	var pe *ParseError
+	if !errors.As(err, &pe) || !errors.Is(err, ErrSyntax) {
+		t.Fatalf("got %v, want a *ParseError wrapping ErrSyntax", err)
+	}
+	if pe.File != "fixtures/lint/broken/main.tf" || pe.Line != 5 {
+		t.Errorf("got %s:%d, want fixtures/lint/broken/main.tf:5", pe.File, pe.Line)
+	}
+	if msg := err.Error(); !strings.HasPrefix(msg, "fixtures/lint/broken/main.tf:5: ") || strings.Contains(msg, "\n") {
+		t.Errorf("error %q is not one line starting with file:line", msg)
+	}
+}
+
+func TestNoConfig(t *testing.T) {
+	_, err := Lint(fstest.MapFS{"README.md": {Data: []byte("x")}}, Options{})
+	if !errors.Is(err, ErrNoConfig) {
+		t.Fatalf("got %v, want ErrNoConfig", err)
+	}
+}
+
+func TestSnippets(t *testing.T) {
+	cases := []struct {
+		name      string
+		src       string
+		claimRefs []string
+		want      []string // rule attribute
+	}{
+		{
+			name: "coder_workspace id and transition are not claim-sensitive",
+			src: `resource "docker_container" "c" {
+  name = "ws-${data.coder_workspace.me.id}-${data.coder_workspace.me.transition}"
+}`,
+		},
+		{
+			name: "owner attributes of coder_workspace are",
+			src: `resource "docker_container" "c" {
+  name = data.coder_workspace.me.owner_name
+}`,
+			want: []string{"claim_forces_replacement name"},
+		},
+		{
+			name: "whole owner object",
+			src: `resource "docker_container" "c" {
+  name = jsonencode(data.coder_workspace_owner.me)
+}`,
+			want: []string{"claim_forces_replacement name"},
+		},
+		{
+			name: "coder resources are skipped",
+			src: `resource "coder_metadata" "m" {
+  item { value = data.coder_workspace_owner.me.name }
+}`,
+		},
+		{
+			name: "extra claim ref glob",
+			src: `resource "docker_container" "c" {
+  name = data.external.who.result
+}`,
+			claimRefs: []string{"data.external.*.result"},
+			want:      []string{"claim_forces_replacement name"},
+		},
+		{
+			name: "string ignore_changes entries and prefixes",
+			src: `resource "kubernetes_pod_v1" "p" {
+  metadata {
+    name   = data.coder_workspace_owner.me.name
+    labels = { owner = data.coder_workspace_owner.me.name }
+  }
+  lifecycle {
+    ignore_changes = ["metadata[0].name", metadata[0].labels]
+  }
+}`,
+		},
+		{
+			name: "map key in ignore_changes",
+			src: `resource "kubernetes_pod_v1" "p" {
+  metadata {
+    labels = { "a.b/c" = data.coder_workspace_owner.me.name, d = data.coder_workspace.me.name }
+  }
+  lifecycle {
+    ignore_changes = [metadata[0].labels["a.b/c"]]
+  }
+}`,
+			want: []string{"claim_updates_in_place metadata[0].labels.d"},
+		},
+		{
+			name: "dynamic block counts for the block",
+			src: `resource "docker_container" "c" {
+  dynamic "labels" {
+    for_each = { owner = data.coder_workspace_owner.me.name }
+    content {
+      label = labels.key
+      value = labels.value
+    }
+  }
+}`,
+			want: []string{"claim_forces_replacement labels"},
+		},
+		{
+			name: "conditional attribute",
+			src: `resource "aws_instance" "a" {
+  user_data = data.coder_workspace_owner.me.name
+}
+resource "aws_instance" "b" {
+  user_data                   = data.coder_workspace_owner.me.name
+  user_data_replace_on_change = true
+}
+resource "aws_instance" "c" {
+  user_data                   = data.coder_workspace_owner.me.name
+  user_data_replace_on_change = var.replace
+}`,
+			want: []string{"claim_updates_in_place user_data", "claim_forces_replacement user_data", "claim_unknown_attribute user_data"},
+		},
+		{
+			name: "resource to resource",
+			src: `resource "docker_volume" "v" {
+  name = "home-${data.coder_workspace_owner.me.name}"
+}
+resource "docker_container" "c" {
+  volumes {
+    volume_name = docker_volume.v.name
+  }
+}`,
+			want: []string{"claim_forces_replacement name", "claim_forces_replacement volumes"},
+		},
+		{
+			name: "local cycle does not loop",
+			src: `locals {
+  a = local.b
+  b = local.a
+}
+resource "docker_container" "c" {
+  name = local.a
+}`,
+		},
+		{
+			name: "existing lifecycle is extended in the fix",
+			src: `resource "docker_container" "c" {
+  name = data.coder_workspace_owner.me.name
+  lifecycle {
+    ignore_changes = [env]
+  }
+}`,
+			want: []string{"claim_forces_replacement name"},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res, err := Lint(fstest.MapFS{"main.tf": {Data: []byte(c.src)}}, Options{ClaimRefs: c.claimRefs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range res.Findings {
+				got = append(got, f.Rule+" "+f.Attribute)
+			}
+			if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+			if c.name == "existing lifecycle is extended in the fix" && res.Findings[0].Fix != "ignore_changes = [env, name]" {
+				t.Errorf("fix = %q", res.Findings[0].Fix)
+			}
+		})
+	}
+}
+
+func TestTable(t *testing.T) {
+	tb, err := loadTable(replaceTableJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []string{
+		"docker_container", "docker_volume", "docker_image",
+		"kubernetes_pod", "kubernetes_pod_v1", "kubernetes_deployment", "kubernetes_deployment_v1",
+		"kubernetes_persistent_volume_claim", "kubernetes_persistent_volume_claim_v1",
+		"kubernetes_stateful_set", "kubernetes_stateful_set_v1",
+		"aws_instance", "google_compute_instance",
+		"azurerm_linux_virtual_machine", "azurerm_windows_virtual_machine",
+	} {
+		if tb[typ] == nil || tb[typ].source == "" {
+			t.Errorf("table has no entry with a source note for %s", typ)
+		}
+	}
+	cases := []struct {
+		typ  string
+		path analyzer.Path
+		want string
+	}{
+		{"docker_container", analyzer.Path{"name"}, behaviourReplace},
+		{"docker_container", analyzer.Path{"memory"}, behaviourUpdate},
+		{"docker_container", analyzer.Path{"labels", 0, "value"}, behaviourReplace},
+		{"kubernetes_pod", analyzer.Path{"metadata", 0, "name"}, behaviourReplace},
+		{"kubernetes_pod", analyzer.Path{"metadata", 0, "labels", "x"}, behaviourUpdate},
+		{"kubernetes_persistent_volume_claim_v1", analyzer.Path{"spec", 0, "resources", 0, "requests", "storage"}, behaviourUpdate},
+		{"kubernetes_persistent_volume_claim_v1", analyzer.Path{"spec", 0, "resources", 0, "limits", "storage"}, behaviourReplace},
+		{"aws_instance", analyzer.Path{"tags", "Owner"}, behaviourUpdate},
+		{"aws_instance", analyzer.Path{"user_data"}, behaviourConditional},
+		{"google_compute_instance", analyzer.Path{"name"}, behaviourReplace},
+		{"azurerm_linux_virtual_machine", analyzer.Path{"computer_name"}, behaviourReplace},
+		{"azurerm_windows_virtual_machine", analyzer.Path{"tags", "owner"}, behaviourUpdate},
+		{"docker_container", analyzer.Path{"not_an_attribute"}, behaviourUnknown},
+	}
+	for _, c := range cases {
+		t.Run(c.typ+"."+c.path.String(), func(t *testing.T) {
+			e, _ := tb[c.typ].lookup(c.path)
+			if e.behaviour != c.want {
+				t.Errorf("got %q, want %q", e.behaviour, c.want)
+			}
+		})
+	}
+	if got := tb["docker_container"].setPrefix(analyzer.Path{"env", 3}).String(); got != "env" {
+		t.Errorf("set prefix of env[3] = %q, want env", got)
+	}
+}
+
+func TestClaimMatcher(t *testing.T) {
+	m, err := newClaimMatcher([]string{"var.owner"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		ref  string
+		root bool
+		want bool
+	}{
+		{"data.coder_workspace_owner.me.name", true, true},
+		{"data.coder_workspace_owner.me.email", false, true},
+		{"data.coder_workspace.me.name", true, true},
+		{"data.coder_workspace.me.owner_email", true, true},
+		{"data.coder_workspace.me.is_prebuild_claim", true, true},
+		{"data.coder_workspace.me.id", true, false},
+		{"data.coder_workspace.me.transition", true, false},
+		{"data.coder_workspace.me.start_count", true, false},
+		{"data.coder_workspace.me", true, true},
+		{"var.owner", true, true},
+		{"var.owner.name", true, true},
+		{"var.owner", false, false},
+		{"var.owners", true, false},
+	}
+	for _, c := range cases {
+		if got := m.match(strings.Split(c.ref, "."), c.root); got != c.want {
+			t.Errorf("match(%s, root=%v) = %v, want %v", c.ref, c.root, got, c.want)
+		}
+	}
+	if _, err := newClaimMatcher([]string{"var..x"}); err == nil {
+		t.Error("want an error for an empty step")
+	}
+	if _, err := newClaimMatcher([]string{"var.[x"}); err == nil {
+		t.Error("want an error for a bad glob")
+	}
+}
+
+func TestParseSeverity(t *testing.T) {
+	for _, s := range []Severity{SeverityInfo, SeverityWarning, SeverityError} {
+		got, err := ParseSeverity(s.String())
+		if err != nil || got != s {
+			t.Errorf("ParseSeverity(%q) = %v, %v", s, got, err)
+		}
+	}
+	if _, err := ParseSeverity("fatal"); err == nil {
+		t.Error("want an error for an unknown severity")
+	}
+}

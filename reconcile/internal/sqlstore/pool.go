@@ -1,0 +1,398 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/claimdrift/claimdrift/reconcile"
+	"github.com/google/uuid"
+)
+
+// Presets implements reconcile.Store.
+func (s *Store) Presets(ctx context.Context) ([]reconcile.PresetInfo, error) {
+	return s.presets(ctx, s.db)
+}
+
+func (s *Store) presets(ctx context.Context, q querier) ([]reconcile.PresetInfo, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+presetCols+`, `+templateCols+`
+		FROM presets p JOIN templates t ON t.id = p.template_id
+		ORDER BY t.organization, t.name, p.name`)
+	if err != nil {
+		return nil, fmt.Errorf("list presets: %w", err)
+	}
+	defer rows.Close()
+	var out []reconcile.PresetInfo
+	for rows.Next() {
+		var pi reconcile.PresetInfo
+		dest, finish := presetScanner(&pi.Preset)
+		var tid, tactive string
+		var tcreated int64
+		dest = append(dest, &tid, &pi.Template.Name, &pi.Template.Organization, &tactive, &tcreated)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		if err := finish(); err != nil {
+			return nil, err
+		}
+		pi.Template.ID, pi.Template.ActiveVersionID, pi.Template.CreatedAt = parseID(tid), parseID(tactive), fromUS(tcreated)
+		out = append(out, pi)
+	}
+	return out, rows.Err()
+}
+
+// ResumePreset implements reconcile.Store.
+func (s *Store) ResumePreset(ctx context.Context, presetID uuid.UUID, now time.Time) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE presets SET status = 'healthy', status_reason = 'resumed', status_version_id = '', resumed_at = ? WHERE id = ?`),
+		us(now), presetID.String())
+	if err != nil {
+		return fmt.Errorf("resume preset: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("preset %s: %w", presetID, reconcile.ErrNotFound)
+	}
+	return nil
+}
+
+// Snapshot implements reconcile.Store.
+func (s *Store) Snapshot(ctx context.Context, now time.Time, historyLimit int) (reconcile.Snapshot, error) {
+	var snap reconcile.Snapshot
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		snap, err = s.snapshot(ctx, tx, now, historyLimit)
+		return err
+	})
+	return snap, err
+}
+
+// readTx runs fn in a transaction for a consistent read.
+func (s *Store) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.inTx(ctx, fn)
+}
+
+// snapshot reads every pool with five queries, whatever the number of presets.
+func (s *Store) snapshot(ctx context.Context, q querier, now time.Time, limit int) (reconcile.Snapshot, error) {
+	snap := reconcile.Snapshot{Now: now}
+	index := map[uuid.UUID]int{}
+
+	// 1. Presets, templates, active versions.
+	rows, err := q.QueryContext(ctx, `SELECT `+presetCols+`, `+templateCols+`, COALESCE(v.id, ''), COALESCE(v.name, ''), COALESCE(v.deprecated, 0), COALESCE(v.created_at, 0)
+		FROM presets p JOIN templates t ON t.id = p.template_id
+		LEFT JOIN template_versions v ON v.id = t.active_version_id
+		ORDER BY t.organization, t.name, p.name`)
+	if err != nil {
+		return snap, fmt.Errorf("snapshot presets: %w", err)
+	}
+	for rows.Next() {
+		var ps reconcile.PresetSnapshot
+		dest, finish := presetScanner(&ps.Preset)
+		var tid, tactive, vid string
+		var tcreated, vcreated int64
+		var deprecated int
+		dest = append(dest, &tid, &ps.Template.Name, &ps.Template.Organization, &tactive, &tcreated, &vid, &ps.ActiveVersion.Name, &deprecated, &vcreated)
+		if err := rows.Scan(dest...); err != nil {
+			rows.Close()
+			return snap, err
+		}
+		if err := finish(); err != nil {
+			rows.Close()
+			return snap, err
+		}
+		ps.Template.ID, ps.Template.ActiveVersionID, ps.Template.CreatedAt = parseID(tid), parseID(tactive), fromUS(tcreated)
+		ps.ActiveVersion.ID, ps.ActiveVersion.TemplateID, ps.ActiveVersion.Deprecated, ps.ActiveVersion.CreatedAt = parseID(vid), ps.Template.ID, deprecated != 0, fromUS(vcreated)
+		index[ps.Preset.ID] = len(snap.Presets)
+		snap.Presets = append(snap.Presets, ps)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return snap, err
+	}
+	at := func(presetID string) *reconcile.PresetSnapshot {
+		i, ok := index[parseID(presetID)]
+		if !ok {
+			return nil
+		}
+		return &snap.Presets[i]
+	}
+
+	// 2. Ready prebuilds: latest build is a succeeded start.
+	rows, err = q.QueryContext(ctx, s.q(`SELECT w.preset_id, w.id, w.name, b.id, b.template_version_id, w.created_at
+		FROM workspaces w JOIN builds b ON b.workspace_id = w.id
+		WHERE w.owner = ? AND w.deleted_at = 0 AND w.preset_id <> ''
+		  AND b.number = (SELECT MAX(b2.number) FROM builds b2 WHERE b2.workspace_id = w.id)
+		  AND b.transition = 'start' AND b.status = 'succeeded'
+		ORDER BY w.created_at, w.id`), reconcile.PrebuildsOwner)
+	if err != nil {
+		return snap, fmt.Errorf("snapshot prebuilds: %w", err)
+	}
+	for rows.Next() {
+		var pid, wid, bid, vid string
+		var pb reconcile.Prebuild
+		var created int64
+		if err := rows.Scan(&pid, &wid, &pb.Name, &bid, &vid, &created); err != nil {
+			rows.Close()
+			return snap, err
+		}
+		pb.WorkspaceID, pb.BuildID, pb.VersionID, pb.CreatedAt = parseID(wid), parseID(bid), parseID(vid), fromUS(created)
+		if ps := at(pid); ps != nil {
+			ps.Prebuilds = append(ps.Prebuilds, pb)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return snap, err
+	}
+
+	// 3. Unfinished prebuild builds.
+	rows, err = q.QueryContext(ctx, `SELECT b.preset_id, b.id, b.workspace_id, b.template_version_id, b.transition, b.status, b.created_at
+		FROM builds b WHERE b.stage = 'prebuild' AND b.status IN ('pending', 'running')
+		ORDER BY b.created_at, b.id`)
+	if err != nil {
+		return snap, fmt.Errorf("snapshot builds in progress: %w", err)
+	}
+	for rows.Next() {
+		var pid, bid, wid, vid, tr, st string
+		var created int64
+		if err := rows.Scan(&pid, &bid, &wid, &vid, &tr, &st, &created); err != nil {
+			rows.Close()
+			return snap, err
+		}
+		if ps := at(pid); ps != nil {
+			ps.InProgress = append(ps.InProgress, reconcile.InProgressBuild{BuildID: parseID(bid), WorkspaceID: parseID(wid), VersionID: parseID(vid),
+				Transition: reconcile.Transition(tr), Status: reconcile.BuildStatus(st), CreatedAt: fromUS(created)})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return snap, err
+	}
+
+	// 4. Recent finished creates per preset.
+	rows, err = q.QueryContext(ctx, s.q(`SELECT preset_id, id, template_version_id, status, completed_at FROM (
+			SELECT b.preset_id, b.id, b.template_version_id, b.status, b.completed_at,
+				ROW_NUMBER() OVER (PARTITION BY b.preset_id ORDER BY b.completed_at DESC, b.id DESC) AS rn
+			FROM builds b WHERE b.stage = 'prebuild' AND b.transition = 'start' AND b.status IN ('succeeded', 'failed')
+		) x WHERE rn <= ? ORDER BY preset_id, completed_at DESC, id DESC`), limit)
+	if err != nil {
+		return snap, fmt.Errorf("snapshot create history: %w", err)
+	}
+	for rows.Next() {
+		var pid, bid, vid, st string
+		var completed int64
+		if err := rows.Scan(&pid, &bid, &vid, &st, &completed); err != nil {
+			rows.Close()
+			return snap, err
+		}
+		if ps := at(pid); ps != nil {
+			ps.Creates = append(ps.Creates, reconcile.BuildOutcome{BuildID: parseID(bid), VersionID: parseID(vid), Status: reconcile.BuildStatus(st), CompletedAt: fromUS(completed)})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return snap, err
+	}
+
+	// 5. Recent claims per preset, and whether they replaced something.
+	rows, err = q.QueryContext(ctx, s.q(`SELECT preset_id, id, workspace_id, template_version_id, created_at, replaced FROM (
+			SELECT b.preset_id, b.id, b.workspace_id, b.template_version_id, b.created_at,
+				CASE WHEN EXISTS (SELECT 1 FROM replacements r WHERE r.build_id = b.id) THEN 1 ELSE 0 END AS replaced,
+				ROW_NUMBER() OVER (PARTITION BY b.preset_id ORDER BY b.created_at DESC, b.id DESC) AS rn
+			FROM builds b WHERE b.stage = 'claim' AND b.status <> 'canceled' AND b.preset_id <> ''
+		) x WHERE rn <= ? ORDER BY preset_id, created_at DESC, id DESC`), limit)
+	if err != nil {
+		return snap, fmt.Errorf("snapshot claims: %w", err)
+	}
+	for rows.Next() {
+		var pid, bid, wid, vid string
+		var created int64
+		var replaced int
+		if err := rows.Scan(&pid, &bid, &wid, &vid, &created, &replaced); err != nil {
+			rows.Close()
+			return snap, err
+		}
+		if ps := at(pid); ps != nil {
+			ps.Claims = append(ps.Claims, reconcile.ClaimOutcome{BuildID: parseID(bid), WorkspaceID: parseID(wid), VersionID: parseID(vid), At: fromUS(created), Replaced: replaced != 0})
+		}
+	}
+	rows.Close()
+	return snap, rows.Err()
+}
+
+// Pass implements reconcile.Store.
+func (s *Store) Pass(ctx context.Context, now time.Time, historyLimit int, plan func(reconcile.Snapshot) (reconcile.PassWrite, error)) ([]reconcile.Build, error) {
+	var builds []reconcile.Build
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if s.d.LockPass != nil {
+			ok, err := s.d.LockPass(ctx, tx)
+			if err != nil {
+				return fmt.Errorf("take pass lock: %w", err)
+			}
+			if !ok {
+				return reconcile.ErrPassLocked
+			}
+		}
+		snap, err := s.snapshot(ctx, tx, now, historyLimit)
+		if err != nil {
+			return err
+		}
+		w, err := plan(snap)
+		if err != nil {
+			return err
+		}
+		for _, d := range w.Deletes {
+			b, err := s.insertBuild(ctx, tx, reconcile.Build{WorkspaceID: d.WorkspaceID, TemplateVersionID: d.VersionID, PresetID: d.PresetID,
+				Transition: reconcile.TransitionDelete, Status: reconcile.BuildPending, Stage: reconcile.StagePrebuild, Initiator: reconcile.PrebuildsOwner, CreatedAt: now})
+			if err != nil {
+				return err
+			}
+			builds = append(builds, b)
+		}
+		for _, c := range w.Creates {
+			wsID := uuid.New()
+			name := c.WorkspaceName
+			if name == "" {
+				name = "prebuild-" + wsID.String()[:8]
+			}
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO workspaces (id, name, owner, template_id, preset_id, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
+				wsID.String(), name, reconcile.PrebuildsOwner, c.TemplateID.String(), c.PresetID.String(), us(now)); err != nil {
+				return fmt.Errorf("insert prebuild workspace: %w", err)
+			}
+			b, err := s.insertBuild(ctx, tx, reconcile.Build{WorkspaceID: wsID, TemplateVersionID: c.VersionID, PresetID: c.PresetID,
+				Transition: reconcile.TransitionStart, Status: reconcile.BuildPending, Stage: reconcile.StagePrebuild, Initiator: reconcile.PrebuildsOwner, CreatedAt: now})
+			if err != nil {
+				return err
+			}
+			builds = append(builds, b)
+		}
+		for _, id := range w.Cancels {
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE builds SET status = 'canceled', completed_at = ? WHERE id = ? AND status = 'pending'`), us(now), id.String()); err != nil {
+				return fmt.Errorf("cancel build: %w", err)
+			}
+		}
+		for _, sc := range w.Statuses {
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE presets SET status = ?, status_reason = ?, status_version_id = ?, status_changed_at = ? WHERE id = ?`),
+				string(sc.Status), sc.Reason, idText(sc.VersionID), us(now), sc.PresetID.String()); err != nil {
+				return fmt.Errorf("set preset status: %w", err)
+			}
+		}
+		return s.enqueue(ctx, tx, w.Messages, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return builds, nil
+}
+
+// insertBuild records a build with the workspace's next build number.
+func (s *Store) insertBuild(ctx context.Context, q querier, b reconcile.Build) (reconcile.Build, error) {
+	if b.ID == uuid.Nil {
+		b.ID = uuid.New()
+	}
+	if err := q.QueryRowContext(ctx, s.q(`SELECT COALESCE(MAX(number), 0) + 1 FROM builds WHERE workspace_id = ?`), b.WorkspaceID.String()).Scan(&b.Number); err != nil {
+		return b, fmt.Errorf("next build number: %w", err)
+	}
+	_, err := q.ExecContext(ctx, s.q(`INSERT INTO builds (id, workspace_id, number, template_version_id, preset_id, transition, status, stage, initiator, log, created_at, started_at, completed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		b.ID.String(), b.WorkspaceID.String(), b.Number, idText(b.TemplateVersionID), idText(b.PresetID), string(b.Transition), string(b.Status), string(b.Stage),
+		b.Initiator, b.Log, us(b.CreatedAt), us(b.StartedAt), us(b.CompletedAt))
+	if err != nil {
+		return b, fmt.Errorf("insert build: %w", err)
+	}
+	return b, nil
+}
+
+// StartBuild implements reconcile.Store.
+func (s *Store) StartBuild(ctx context.Context, buildID uuid.UUID, now time.Time) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE builds SET status = 'running', started_at = ? WHERE id = ? AND status = 'pending'`), us(now), buildID.String())
+	if err != nil {
+		return fmt.Errorf("start build: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("pending build %s: %w", buildID, reconcile.ErrNotFound)
+	}
+	return nil
+}
+
+// FinishBuild implements reconcile.Store.
+func (s *Store) FinishBuild(ctx context.Context, buildID uuid.UUID, status reconcile.BuildStatus, log string, now time.Time) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var wid, tr string
+		err := tx.QueryRowContext(ctx, s.q(`SELECT workspace_id, transition FROM builds WHERE id = ? AND status IN ('pending', 'running')`), buildID.String()).Scan(&wid, &tr)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("unfinished build %s: %w", buildID, reconcile.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE builds SET status = ?, log = ?, completed_at = ?, started_at = CASE WHEN started_at = 0 THEN ? ELSE started_at END WHERE id = ?`),
+			string(status), log, us(now), us(now), buildID.String()); err != nil {
+			return fmt.Errorf("finish build: %w", err)
+		}
+		if status == reconcile.BuildSucceeded && reconcile.Transition(tr) == reconcile.TransitionDelete {
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE workspaces SET deleted_at = ? WHERE id = ?`), us(now), wid); err != nil {
+				return fmt.Errorf("mark workspace deleted: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// Claim implements reconcile.Store.
+func (s *Store) Claim(ctx context.Context, req reconcile.ClaimRequest) (reconcile.Claimed, error) {
+	var out reconcile.Claimed
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var active string
+		var ttl int64
+		err := tx.QueryRowContext(ctx, s.q(`SELECT t.active_version_id, p.ttl_seconds FROM presets p JOIN templates t ON t.id = p.template_id WHERE p.id = ?`),
+			req.PresetID.String()).Scan(&active, &ttl)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("preset %s: %w", req.PresetID, reconcile.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		minCreated := int64(-1 << 62)
+		if ttl > 0 {
+			minCreated = us(req.Now.Add(-time.Duration(ttl) * time.Second))
+		}
+		var w reconcile.Workspace
+		var wid, tid string
+		var created int64
+		err = tx.QueryRowContext(ctx, s.q(`SELECT w.id, w.name, w.template_id, w.created_at FROM workspaces w
+			WHERE w.preset_id = ? AND w.owner = ? AND w.deleted_at = 0 AND w.created_at > ?
+			  AND EXISTS (SELECT 1 FROM builds b WHERE b.workspace_id = w.id AND b.transition = 'start' AND b.status = 'succeeded'
+			      AND b.template_version_id = ?
+			      AND b.number = (SELECT MAX(b2.number) FROM builds b2 WHERE b2.workspace_id = w.id))
+			ORDER BY w.created_at, w.id LIMIT 1`+s.d.ForUpdateSkipLocked),
+			req.PresetID.String(), reconcile.PrebuildsOwner, minCreated, active).Scan(&wid, &w.Name, &tid, &created)
+		if errors.Is(err, sql.ErrNoRows) {
+			return reconcile.ErrNoClaimablePrebuilds
+		}
+		if err != nil {
+			return fmt.Errorf("find prebuild: %w", err)
+		}
+		w.ID, w.TemplateID, w.PresetID, w.CreatedAt = parseID(wid), parseID(tid), req.PresetID, fromUS(created)
+		if req.Name != "" {
+			w.Name = req.Name
+		}
+		w.Owner, w.ClaimedAt = req.User, req.Now
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE workspaces SET owner = ?, name = ?, claimed_at = ? WHERE id = ? AND owner = ?`),
+			w.Owner, w.Name, us(w.ClaimedAt), wid, reconcile.PrebuildsOwner)
+		if err != nil {
+			return fmt.Errorf("hand over workspace: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return reconcile.ErrNoClaimablePrebuilds
+		}
+		b, err := s.insertBuild(ctx, tx, reconcile.Build{WorkspaceID: w.ID, TemplateVersionID: parseID(active), PresetID: req.PresetID,
+			Transition: reconcile.TransitionStart, Status: reconcile.BuildPending, Stage: reconcile.StageClaim, Initiator: req.User, CreatedAt: req.Now})
+		if err != nil {
+			return err
+		}
+		out = reconcile.Claimed{Workspace: w, Build: b}
+		return nil
+	})
+	return out, err
+}

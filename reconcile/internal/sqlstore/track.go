@@ -1,0 +1,201 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/claimdrift/claimdrift/analyzer"
+	"github.com/claimdrift/claimdrift/reconcile"
+	"github.com/google/uuid"
+)
+
+// TrackReplacements implements reconcile.Store.
+func (s *Store) TrackReplacements(ctx context.Context, req reconcile.TrackRequest) (reconcile.TrackResult, error) {
+	var res reconcile.TrackResult
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.ensureBuild(ctx, tx, req); err != nil {
+			return err
+		}
+		bc, err := s.buildContext(ctx, tx, req.BuildID)
+		if err != nil {
+			return err
+		}
+		if bc.WorkspaceID != req.WorkspaceID {
+			return fmt.Errorf("build %s belongs to workspace %s, not %s: %w", req.BuildID, bc.WorkspaceID, req.WorkspaceID, reconcile.ErrNotFound)
+		}
+		res.Build = bc
+		var n int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM tracked_builds WHERE build_id = ?`), req.BuildID.String()).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM replacements WHERE build_id = ?`), req.BuildID.String()).Scan(&res.Replacements)
+		}
+		res.New = true
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO tracked_builds (build_id, workspace_id, replacements, tracked_at) VALUES (?, ?, ?, ?)`),
+			req.BuildID.String(), req.WorkspaceID.String(), len(req.Replacements), us(req.Now)); err != nil {
+			return fmt.Errorf("record tracked build: %w", err)
+		}
+		for _, r := range req.Replacements {
+			paths := r.Paths
+			if paths == nil {
+				paths = []string{}
+			}
+			pathsJSON, err := json.Marshal(paths)
+			if err != nil {
+				return err
+			}
+			changes := r.Changes
+			if changes == nil {
+				changes = []analyzer.Change{}
+			}
+			changesJSON, err := json.Marshal(changes)
+			if err != nil {
+				return err
+			}
+			res2, err := tx.ExecContext(ctx, s.q(`INSERT INTO replacements (build_id, resource, deposed, workspace_id, module, type, name, provider, reason, replace_order, paths, changes, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (build_id, resource, deposed) DO NOTHING`),
+				req.BuildID.String(), r.Resource, r.Deposed, req.WorkspaceID.String(), r.Module, r.Type, r.Name, r.Provider, r.Reason, r.Order,
+				string(pathsJSON), string(changesJSON), us(req.Now))
+			if err != nil {
+				return fmt.Errorf("record replacement %s: %w", r.Resource, err)
+			}
+			if k, _ := res2.RowsAffected(); k > 0 {
+				res.Replacements++
+			}
+		}
+		if res.Replacements == 0 || req.Notify == nil {
+			return nil
+		}
+		msgs := req.Notify(bc)
+		res.Queued = len(msgs)
+		return s.enqueue(ctx, tx, msgs, req.Now)
+	})
+	return res, err
+}
+
+// ensureBuild records an unknown build (and workspace) as a claim of
+// req.PresetID, so the provisioner hook works for builds claimdrift did
+// not start.
+func (s *Store) ensureBuild(ctx context.Context, tx *sql.Tx, req reconcile.TrackRequest) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM builds WHERE id = ?`), req.BuildID.String()).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	var presetID, templateID, active, owner string
+	err := tx.QueryRowContext(ctx, s.q(`SELECT w.preset_id, w.template_id, t.active_version_id, w.owner FROM workspaces w JOIN templates t ON t.id = w.template_id WHERE w.id = ?`),
+		req.WorkspaceID.String()).Scan(&presetID, &templateID, &active, &owner)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if req.PresetID == uuid.Nil {
+			return fmt.Errorf("workspace %s and build %s are unknown (pass the preset to record them): %w", req.WorkspaceID, req.BuildID, reconcile.ErrNotFound)
+		}
+		err = tx.QueryRowContext(ctx, s.q(`SELECT p.template_id, t.active_version_id FROM presets p JOIN templates t ON t.id = p.template_id WHERE p.id = ?`),
+			req.PresetID.String()).Scan(&templateID, &active)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("preset %s: %w", req.PresetID, reconcile.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		presetID, owner = req.PresetID.String(), req.Claimant
+		if owner == "" {
+			owner = "unknown"
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO workspaces (id, name, owner, template_id, preset_id, created_at, claimed_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+			req.WorkspaceID.String(), "workspace-"+req.WorkspaceID.String()[:8], owner, templateID, presetID, us(req.Now), us(req.Now)); err != nil {
+			return fmt.Errorf("record workspace: %w", err)
+		}
+	case err != nil:
+		return err
+	}
+	if presetID == "" && req.PresetID != uuid.Nil {
+		presetID = req.PresetID.String()
+	}
+	initiator := req.Claimant
+	if initiator == "" {
+		initiator = owner
+	}
+	_, err = s.insertBuild(ctx, tx, reconcile.Build{ID: req.BuildID, WorkspaceID: req.WorkspaceID, TemplateVersionID: parseID(active), PresetID: parseID(presetID),
+		Transition: reconcile.TransitionStart, Status: reconcile.BuildSucceeded, Stage: reconcile.StageClaim, Initiator: initiator,
+		CreatedAt: req.Now, StartedAt: req.Now, CompletedAt: req.Now})
+	return err
+}
+
+func (s *Store) buildContext(ctx context.Context, q querier, buildID uuid.UUID) (reconcile.BuildContext, error) {
+	var bc reconcile.BuildContext
+	var bid, wid, tid, vid, pid, stage string
+	err := q.QueryRowContext(ctx, s.q(`SELECT b.id, b.stage, b.initiator, w.id, w.name, w.owner, t.id, t.name, t.organization,
+			COALESCE(v.id, ''), COALESCE(v.name, ''), COALESCE(p.id, ''), COALESCE(p.name, '')
+		FROM builds b JOIN workspaces w ON w.id = b.workspace_id JOIN templates t ON t.id = w.template_id
+		LEFT JOIN template_versions v ON v.id = b.template_version_id
+		LEFT JOIN presets p ON p.id = b.preset_id
+		WHERE b.id = ?`), buildID.String()).Scan(&bid, &stage, &bc.Initiator, &wid, &bc.WorkspaceName, &bc.Owner, &tid, &bc.Template, &bc.Organization, &vid, &bc.Version, &pid, &bc.Preset)
+	if errors.Is(err, sql.ErrNoRows) {
+		return bc, fmt.Errorf("build %s: %w", buildID, reconcile.ErrNotFound)
+	}
+	if err != nil {
+		return bc, fmt.Errorf("read build: %w", err)
+	}
+	bc.BuildID, bc.WorkspaceID, bc.TemplateID, bc.VersionID, bc.PresetID = parseID(bid), parseID(wid), parseID(tid), parseID(vid), parseID(pid)
+	bc.Stage = reconcile.Stage(stage)
+	return bc, nil
+}
+
+// Counters implements reconcile.Store.
+func (s *Store) Counters(ctx context.Context) ([]reconcile.PresetCounters, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT b.preset_id,
+			SUM(CASE WHEN b.stage = 'prebuild' AND b.transition = 'start' AND b.status = 'succeeded' THEN 1 ELSE 0 END),
+			SUM(CASE WHEN b.stage = 'prebuild' AND b.transition = 'start' AND b.status = 'failed' THEN 1 ELSE 0 END),
+			SUM(CASE WHEN b.stage = 'claim' AND b.status <> 'canceled' THEN 1 ELSE 0 END),
+			SUM(CASE WHEN b.stage = 'claim' AND EXISTS (SELECT 1 FROM replacements r WHERE r.build_id = b.id) THEN 1 ELSE 0 END)
+		FROM builds b WHERE b.preset_id <> '' GROUP BY b.preset_id ORDER BY b.preset_id`)
+	if err != nil {
+		return nil, fmt.Errorf("count builds: %w", err)
+	}
+	defer rows.Close()
+	var out []reconcile.PresetCounters
+	for rows.Next() {
+		var pid string
+		var c reconcile.PresetCounters
+		if err := rows.Scan(&pid, &c.Created, &c.Failed, &c.Claimed, &c.ClaimsReplaced); err != nil {
+			return nil, err
+		}
+		c.PresetID = parseID(pid)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// RecordPassDuration implements reconcile.Store.
+func (s *Store) RecordPassDuration(ctx context.Context, d time.Duration, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO reconciler_state (key, value, updated_at) VALUES ('last_pass_duration_us', ?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`), strconv.FormatInt(d.Microseconds(), 10), us(at))
+	if err != nil {
+		return fmt.Errorf("record pass duration: %w", err)
+	}
+	return nil
+}
+
+// LastPassDuration implements reconcile.Store.
+func (s *Store) LastPassDuration(ctx context.Context) (time.Duration, time.Time, error) {
+	var v string
+	var at int64
+	err := s.db.QueryRowContext(ctx, `SELECT value, updated_at FROM reconciler_state WHERE key = 'last_pass_duration_us'`).Scan(&v, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, time.Time{}, nil
+	}
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("read pass duration: %w", err)
+	}
+	n, _ := strconv.ParseInt(v, 10, 64)
+	return time.Duration(n) * time.Microsecond, fromUS(at), nil
+}

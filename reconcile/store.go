@@ -1,0 +1,207 @@
+package reconcile
+
+import (
+	"context"
+	"time"
+
+	"github.com/claimdrift/claimdrift/analyzer"
+	"github.com/claimdrift/claimdrift/notify"
+	"github.com/google/uuid"
+)
+
+// Store is the pool's persistence, implemented by reconcile/sqlite and
+// reconcile/postgres (which also implement notify.Outbox). Every method is
+// safe for concurrent use by several processes on one database.
+type Store interface {
+	// ImportTemplate creates or updates a template, adds (or reuses by
+	// name) a version, makes it active, and upserts the presets by name.
+	ImportTemplate(ctx context.Context, in TemplateImport) (ImportResult, error)
+	// SavePreset creates a preset, or updates the one with the same name.
+	SavePreset(ctx context.Context, spec PresetSpec) (Preset, error)
+	// Presets lists every preset with its template, ordered by
+	// organization, template and preset name.
+	Presets(ctx context.Context) ([]PresetInfo, error)
+	// ResumePreset clears a preset's status: failures and claims before
+	// now stop counting.
+	ResumePreset(ctx context.Context, presetID uuid.UUID, now time.Time) error
+
+	// Snapshot reads the state of every pool with a fixed number of queries;
+	// histories hold at most historyLimit entries per preset.
+	Snapshot(ctx context.Context, now time.Time, historyLimit int) (Snapshot, error)
+	// Pass runs one reconcile pass exclusively: it reads the snapshot,
+	// calls plan, and records plan's writes before any other reconciler
+	// can read the pool again. It returns the builds it recorded (pending)
+	// or ErrPassLocked when another reconciler holds the pass.
+	Pass(ctx context.Context, now time.Time, historyLimit int, plan func(Snapshot) (PassWrite, error)) ([]Build, error)
+	// StartBuild moves a pending build to running; ErrNotFound when it is
+	// no longer pending (canceled, or taken by someone else).
+	StartBuild(ctx context.Context, buildID uuid.UUID, now time.Time) error
+	// FinishBuild records how a build ended, with its (bounded) log; a
+	// succeeded delete marks the workspace deleted.
+	FinishBuild(ctx context.Context, buildID uuid.UUID, status BuildStatus, log string, now time.Time) error
+
+	// Claim hands one ready prebuild of the preset to a user atomically;
+	// ErrNoClaimablePrebuilds when there is none.
+	Claim(ctx context.Context, req ClaimRequest) (Claimed, error)
+	// TrackReplacements records a build's replacements once (idempotent
+	// per build) and, in the same transaction, queues the notifications
+	// req.Notify returns.
+	TrackReplacements(ctx context.Context, req TrackRequest) (TrackResult, error)
+
+	// Counters returns the per-preset totals metrics are derived from.
+	Counters(ctx context.Context) ([]PresetCounters, error)
+	// RecordPassDuration keeps the duration of the last reconcile pass.
+	RecordPassDuration(ctx context.Context, d time.Duration, at time.Time) error
+	// LastPassDuration returns it (zero when no pass ran).
+	LastPassDuration(ctx context.Context) (time.Duration, time.Time, error)
+
+	// Enqueue adds messages to the outbox, dropping those whose dedup key
+	// is already queued.
+	Enqueue(ctx context.Context, msgs []notify.Message) error
+
+	Close() error
+}
+
+// PresetSpec describes a preset to save.
+type PresetSpec struct {
+	// TemplateID, or TemplateName (and Organization when names clash).
+	TemplateID       uuid.UUID
+	TemplateName     string
+	Organization     string
+	Name             string
+	Parameters       map[string]string
+	DesiredInstances int
+	TTL              time.Duration
+	Timezone         string
+	Schedules        []Schedule
+	Now              time.Time
+}
+
+// TemplateImport is a template version and its presets, as read from a plan.
+type TemplateImport struct {
+	Name         string
+	Organization string
+	// Version names the version; "" picks the next "vN".
+	Version string
+	Presets []PresetSpec
+	Now     time.Time
+}
+
+// ImportResult is what ImportTemplate did.
+type ImportResult struct {
+	Template Template
+	Version  TemplateVersion
+	Presets  []Preset
+}
+
+// PresetInfo is a preset with its template.
+type PresetInfo struct {
+	Preset   Preset
+	Template Template
+}
+
+// CreateSpec asks Pass to record a new prebuild workspace and its first
+// (pending) build.
+type CreateSpec struct {
+	PresetID      uuid.UUID
+	TemplateID    uuid.UUID
+	VersionID     uuid.UUID
+	WorkspaceName string
+}
+
+// DeleteSpec asks Pass to record a pending delete build for a prebuild.
+type DeleteSpec struct {
+	WorkspaceID uuid.UUID
+	PresetID    uuid.UUID
+	VersionID   uuid.UUID
+}
+
+// StatusChange asks Pass to record a preset's new status.
+type StatusChange struct {
+	PresetID  uuid.UUID
+	Status    PresetStatus
+	Reason    string
+	VersionID uuid.UUID
+}
+
+// PassWrite is what one pass records.
+type PassWrite struct {
+	Deletes  []DeleteSpec
+	Creates  []CreateSpec
+	Cancels  []uuid.UUID
+	Statuses []StatusChange
+	Messages []notify.Message
+}
+
+// ClaimRequest asks for one prebuild of a preset.
+type ClaimRequest struct {
+	PresetID uuid.UUID
+	User     string
+	// Name is the workspace's new name; "" keeps a generated one.
+	Name string
+	Now  time.Time
+}
+
+// Claimed is the result of a claim: the workspace now owned by the user
+// and the pending claim build.
+type Claimed struct {
+	Workspace Workspace
+	Build     Build
+}
+
+// BuildContext names everything a notification about a build mentions.
+type BuildContext struct {
+	Organization  string
+	TemplateID    uuid.UUID
+	Template      string
+	VersionID     uuid.UUID
+	Version       string
+	PresetID      uuid.UUID
+	Preset        string
+	WorkspaceID   uuid.UUID
+	WorkspaceName string
+	Owner         string
+	BuildID       uuid.UUID
+	Stage         Stage
+	Initiator     string
+}
+
+// TrackRequest records what a build's plan replaced.
+type TrackRequest struct {
+	WorkspaceID uuid.UUID
+	BuildID     uuid.UUID
+	// PresetID lets an unknown workspace and build be recorded as a claim
+	// of that preset (the hook runs in a provisioner claimdrift did not
+	// start); uuid.Nil requires the build or workspace to exist.
+	PresetID uuid.UUID
+	// Claimant is the owner recorded for an unknown workspace.
+	Claimant     string
+	Replacements []analyzer.Replacement
+	Now          time.Time
+	// Notify returns the messages to queue when the build is tracked for
+	// the first time with at least one replacement.
+	Notify func(BuildContext) []notify.Message
+}
+
+// TrackResult is what TrackReplacements did.
+type TrackResult struct {
+	// New is false when the build was already tracked (nothing changed).
+	New bool
+	// Replacements is the number of replacements recorded for the build.
+	Replacements int
+	// Queued is the number of notifications queued.
+	Queued int
+	Build  BuildContext
+}
+
+// PresetCounters are totals derived from the store.
+type PresetCounters struct {
+	PresetID uuid.UUID
+	// Created and Failed count finished prebuild creates.
+	Created int
+	Failed  int
+	// Claimed counts claims; ClaimsReplaced those whose build replaced
+	// something.
+	Claimed        int
+	ClaimsReplaced int
+}
