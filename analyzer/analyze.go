@@ -19,6 +19,12 @@ type Options struct {
 	// of these globs (see MatchGlob). Ignored replacements are counted in
 	// Report.Ignored; the summary still counts them.
 	Ignore []string
+	// ClaimRefs are extra globs of references that differ per claimant
+	// (e.g. "var.owner"), besides DefaultClaimRefs.
+	ClaimRefs []string
+	// StatefulTypes are extra globs of resource types that hold data,
+	// besides DefaultStatefulTypes.
+	StatefulTypes []string
 	// MaxValueLen shortens rendered before/after values longer than this
 	// many characters; 0 means DefaultMaxValueLen, negative means never.
 	MaxValueLen int
@@ -218,6 +224,18 @@ func parseDocument(s *scanner, a *assembler) error {
 			if err != nil {
 				return err
 			}
+		case "prior_state":
+			if err := walkPriorState(s, a, &where); err != nil {
+				return err
+			}
+		case "configuration":
+			v, _, err := s.captureValue()
+			if err != nil {
+				return err
+			}
+			// The configuration grows with the template, not with the
+			// number of resource instances; keep a copy for attribution.
+			a.config = append([]byte(nil), v...)
 		default:
 			if err := s.skipValue(); err != nil {
 				return err

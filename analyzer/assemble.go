@@ -7,8 +7,9 @@ import (
 
 // assembler collects what the report needs while the parser walks the plan.
 type assembler struct {
-	opts Options
-	rep  Report
+	opts   Options
+	rep    Report
+	config []byte // the plan's configuration section, for attribution
 }
 
 func newAssembler(opts Options) *assembler {
@@ -20,6 +21,7 @@ func newAssembler(opts Options) *assembler {
 }
 
 func (a *assembler) report() *Report {
+	a.attribute()
 	sortReport(&a.rep)
 	r := a.rep
 	return &r

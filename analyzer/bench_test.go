@@ -3,6 +3,7 @@ package analyzer_test
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"sync"
 	"testing"
 
@@ -18,6 +19,8 @@ import (
 //
 //	go test -run '^$' -bench . -benchmem ./analyzer/
 //	go test -run '^$' -bench 'Analyze/200MB' -cpuprofile cpu.prof ./analyzer/
+//	CLAIMDRIFT_BENCH_PLAN=.bench/plan-200MB-seed1-ratio0.1.json \
+//	  go test -run '^$' -bench AnalyzeFile -benchmem ./analyzer/
 
 var benchSizes = []struct {
 	name string
@@ -76,6 +79,32 @@ func BenchmarkAnalyze(b *testing.B) {
 			}
 			b.ReportMetric(float64(replaced), "replacements")
 		})
+	}
+}
+
+// BenchmarkAnalyzeFile streams the plan file named by CLAIMDRIFT_BENCH_PLAN
+// (e.g. one that scripts/bench.sh generated) from disk, as the CLI does.
+func BenchmarkAnalyzeFile(b *testing.B) {
+	name := os.Getenv("CLAIMDRIFT_BENCH_PLAN")
+	if name == "" {
+		b.Skip("set CLAIMDRIFT_BENCH_PLAN to a plan JSON file to benchmark reading it from disk")
+	}
+	fi, err := os.Stat(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(fi.Size())
+	b.ReportAllocs()
+	for b.Loop() {
+		f, err := os.Open(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, err = analyzer.Analyze(f, analyzer.Options{})
+		f.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

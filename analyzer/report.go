@@ -49,6 +49,11 @@ type Report struct {
 	Drift []Drift `json:"drift"`
 	// Diagnostics holds error diagnostics found in a plan stream.
 	Diagnostics []string `json:"diagnostics,omitempty"`
+	// Warnings are problems that did not stop the analysis.
+	Warnings []string `json:"warnings,omitempty"`
+	// Presets are the prebuild presets the template declares
+	// (data.coder_workspace_preset), from the plan's prior state.
+	Presets []Preset `json:"presets,omitempty"`
 }
 
 // Summary counts planned actions. A replacement counts once, as Replace; any
@@ -89,6 +94,15 @@ type Replacement struct {
 	Paths []string `json:"paths"`
 	// Changes holds, for each path, the value before and after.
 	Changes []Change `json:"changes"`
+	// ClaimSensitive is true when any change is caused by a reference that
+	// differs per claimant.
+	ClaimSensitive bool `json:"claim_sensitive"`
+	// Risk is RiskHigh when the resource holds data (volumes, disks,
+	// databases…), else RiskNormal.
+	Risk string `json:"risk"`
+	// Fix is the lifecycle block that stops these paths from forcing the
+	// replacement; "" when there are no paths.
+	Fix string `json:"fix"`
 }
 
 // Change is the value at one replaced path, before and after the plan.
@@ -99,6 +113,16 @@ type Change struct {
 	Path   string `json:"path"`
 	Before string `json:"before"`
 	After  string `json:"after"`
+	// References are the root-level references behind the attribute's
+	// configuration expression, followed through module calls, outputs and
+	// for_each (e.g. "data.coder_workspace_owner.me.name", "var.owner",
+	// "local.name"); empty when the plan has no configuration for it.
+	References []string `json:"references"`
+	// ClaimSensitive is true when any reference differs per claimant.
+	ClaimSensitive bool `json:"claim_sensitive"`
+	// ChangedKeys names, when the value at Path is a map or object, the
+	// keys inside it that changed, e.g. triggers_replace["owner"].
+	ChangedKeys []string `json:"changed_keys,omitempty"`
 	// Steps is the path as the plan gives it (strings and integers); not
 	// part of the JSON report.
 	Steps Path `json:"-"`

@@ -205,4 +205,3 @@ func parseStreamResource(raw []byte) (streamResource, error) {
 	})
 	return r, err
 }
-

@@ -3,6 +3,7 @@ package analyzer
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"sort"
 	"strings"
@@ -26,7 +27,62 @@ func (c *changeBody) changeAt(p Path, maxLen int) Change {
 	default:
 		ch.After = renderAt(c.after, p, maxLen)
 	}
+	if !ch.BeforeSensitive && !ch.AfterSensitive && !ch.AfterUnknown {
+		ch.ChangedKeys = changedKeys(c.before, c.after, p)
+	}
 	return ch
+}
+
+// maxChangedKeys bounds the keys listed for one path.
+const maxChangedKeys = 50
+
+// changedKeys lists, when the values at p are both objects (maps), the
+// keys below p whose values differ, rendered as p["key"] (nested objects
+// followed), sorted.
+func changedKeys(before, after []byte, p Path) []string {
+	bv, ok1 := lookup(before, p)
+	av, ok2 := lookup(after, p)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	var b, a any
+	if decodeAny(bv, &b) != nil || decodeAny(av, &a) != nil {
+		return nil
+	}
+	if _, ok := b.(map[string]any); !ok {
+		return nil
+	}
+	if _, ok := a.(map[string]any); !ok {
+		return nil
+	}
+	var out []string
+	var walk func(prefix string, x, y any)
+	walk = func(prefix string, x, y any) {
+		xm, xok := x.(map[string]any)
+		ym, yok := y.(map[string]any)
+		if xok && yok {
+			keys := map[string]bool{}
+			for k := range xm {
+				keys[k] = true
+			}
+			for k := range ym {
+				keys[k] = true
+			}
+			for k := range keys {
+				walk(prefix+"["+quoteKey(k)+"]", xm[k], ym[k])
+			}
+			return
+		}
+		if !reflect.DeepEqual(x, y) {
+			out = append(out, prefix)
+		}
+	}
+	walk(p.String(), b, a)
+	sort.Strings(out)
+	if len(out) > maxChangedKeys {
+		out = append(out[:maxChangedKeys], fmt.Sprintf("(%d more)", len(out)-maxChangedKeys))
+	}
+	return out
 }
 
 // lookup returns the raw value at path p inside raw, and whether it exists.

@@ -35,10 +35,11 @@ out_dir="$root/testdata/plans/providers"
 
 # Template name and what its claim plan exercises (also written to the README).
 fixtures=(
-	"docker|coder + docker: docker_container replaced with paths name, hostname, env (a set holding the sensitive agent token), labels (a set of blocks); the home docker_volume replaced (name); coder_agent replaced (env map); docker_image no-op; two coder_workspace_preset data sources (one with prebuilds, expiration_policy and scheduling); coder_agent.token drift (re-read on refresh, sensitive)"
-	"docker-fixed|the docker template fixed with lifecycle.ignore_changes on the claim-sensitive attributes: nothing managed is replaced, only data sources are re-read"
-	"kubernetes|coder + kubernetes through a child module (module.workspace, input owner = data.coder_workspace_owner.me.name) and locals: kubernetes_deployment replaced with [\"metadata\",0,\"name\"], the keyed [\"metadata\",0,\"labels\",\"app.kubernetes.io/name\"] and [\"spec\",0,\"selector\",0,\"match_labels\",\"app.kubernetes.io/instance\"]; the PVC replaced ([\"metadata\",0,\"name\"], high risk); a kubernetes_secret with sensitive data replaced; a root kubernetes_pod replaced by its container env ([\"spec\",0,\"container\",0,\"env\"]) while its name (from the workspace id) stays"
-	"kubernetes-fixed|the kubernetes template fixed with ignore_changes on metadata[0].name, a keyed label and the env: only in-place updates and coder_agent"
+	"docker|coder + docker: docker_container[0] (count) replaced with paths command (the agent's new init script), env (a set holding the sensitive agent token: wholly sensitive), hostname, labels (a set of blocks), name (through local.container_name), volumes (the volume's new name); the home docker_volume replaced (labels, name; holds data); coder_agent replaced (env map); docker_image no-op; two coder_workspace_preset data sources (one with prebuilds, expiration_policy and scheduling); coder_agent.token drift (re-read on refresh, sensitive)"
+	"docker-fixed|the docker template fixed with lifecycle.ignore_changes on the claim-sensitive attributes: container, volume and image no-op; only coder_agent (virtual) is replaced"
+	"kubernetes|coder + kubernetes through a child module (module.workspace, input owner = data.coder_workspace_owner.me.name) and locals: kubernetes_deployment replaced with [\"metadata\",0,\"name\"], the keyed [\"metadata\",0,\"labels\",\"app.kubernetes.io/name\"] and [\"spec\",0,\"selector\",0,\"match_labels\",\"app.kubernetes.io/instance\"]; the PVC replaced ([\"metadata\",0,\"name\"], high risk); a kubernetes_secret with sensitive data replaced; a root kubernetes_pod replaced by one env value ([\"spec\",0,\"container\",0,\"env\",1,\"value\"]) while its name (from the workspace id) stays; the secret's data and the deployment's env hold the sensitive agent token"
+	"preset-deferred|a coder_workspace_preset whose configuration depends on the replaced coder_agent: in resource_changes with actions [\"read\"] and action_reason read_because_config_unknown (parameters unknown), in planned_values, not in prior_state; a second preset read during the plan (prior_state only)"
+	"kubernetes-fixed|the kubernetes template fixed with ignore_changes on metadata[0].name, a keyed label (metadata[0].labels[\"app.kubernetes.io/name\"]), a keyed selector label and an env entry (spec[0].container[0].env[1].value): in-place updates only (labels, the secret's sensitive data, the pod template), and coder_agent replaced"
 )
 
 log() { printf 'fixtures-providers: %s\n' "$*" >&2; }
@@ -202,9 +203,12 @@ write_readme() {
 		echo "  dev_overrides do)."
 		echo
 		echo "Data sources (\`coder_workspace\`, \`coder_workspace_owner\`,"
-		echo "\`coder_workspace_preset\`…) are read during the plan: they are in"
-		echo "\`prior_state\` (mode \`data\`) and \`configuration\`, not in \`resource_changes\`"
-		echo "or \`planned_values\`, because their configuration is known at plan time."
+		echo "\`coder_workspace_preset\`…) whose configuration is known are read during the"
+		echo "plan: they are in \`prior_state\` (mode \`data\`, with the values read) and in"
+		echo "\`configuration\`, not in \`resource_changes\` or \`planned_values\`. One whose"
+		echo "configuration is unknown until apply (\`preset-deferred\`) is instead in"
+		echo "\`resource_changes\` (actions \`[\"read\"]\`) and \`planned_values\`, not in"
+		echo "\`prior_state\`."
 		echo
 		echo "Ids are UUIDs derived from the planned values (the same plan gives the"
 		echo "same ids); timestamps change on every regeneration, and so does the order of"

@@ -15,27 +15,43 @@ type instance struct {
 	children map[string]*instance
 }
 
-func buildInstances(l *loader, m *module, parent *instance, call *moduleCall, addr string, depth int) *instance {
+// maxInstances bounds the module instance tree.
+const maxInstances = 1000
+
+func buildInstances(l *loader, m *module, parent *instance, call *moduleCall, addr string, depth int, budget *int) *instance {
 	inst := &instance{mod: m, parent: parent, call: call, addr: addr, children: map[string]*instance{}}
+	*budget--
 	if depth >= maxModuleDepth {
 		return inst
 	}
 	for _, name := range m.callOrder {
 		c := m.calls[name]
-		if c.dir == "" {
+		if c.dir == "" || *budget <= 0 {
 			continue
 		}
 		child, ok := l.modules[c.dir]
-		if !ok {
+		if !ok || inst.hasAncestor(child) {
+			// A module that calls itself, directly or not, is an error
+			// for Terraform; do not follow it.
 			continue
 		}
 		a := "module." + name
 		if addr != "" {
 			a = addr + "." + a
 		}
-		inst.children[name] = buildInstances(l, child, inst, c, a, depth+1)
+		inst.children[name] = buildInstances(l, child, inst, c, a, depth+1, budget)
 	}
 	return inst
+}
+
+// hasAncestor reports whether m is the module of inst or of an instance above it.
+func (inst *instance) hasAncestor(m *module) bool {
+	for i := inst; i != nil; i = i.parent {
+		if i.mod == m {
+			return true
+		}
+	}
+	return false
 }
 
 // walk calls fn for inst and every instance below it, parents first, in
@@ -191,6 +207,11 @@ func (ev *evaluator) resolve(inst *instance, steps []string) refSet {
 	}
 	a, ok := r.block.Body.Attributes[steps[2]]
 	if !ok {
+		return nil
+	}
+	if r.lifecycle.covers([]any{steps[2]}) {
+		// Terraform keeps the old value of an ignored argument, so
+		// references to it do not change either.
 		return nil
 	}
 	return ev.exprRefs(inst, a.Expr)

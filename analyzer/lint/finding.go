@@ -83,7 +83,9 @@ type Finding struct {
 	// e.g. docker_container.workspace.
 	Resource string `json:"resource"`
 	// Attribute is the attribute path rendered for ignore_changes, e.g.
-	// metadata[0].name; "" for findings about a whole resource.
+	// metadata[0].name; "" for findings about a whole resource. For
+	// plan_replacement_missed it lists the plan's unexplained replace
+	// paths, separated by ", ".
 	Attribute string `json:"attribute"`
 	// File is the file path (with Options.PathPrefix), slash-separated;
 	// Line and Column are 1-based. All three are empty for a plan
@@ -110,6 +112,15 @@ type Finding struct {
 // Result is everything Lint found.
 type Result struct {
 	Findings []Finding
+
+	// declared maps "MODULE|TYPE.NAME" (MODULE "" for the root, instance
+	// keys dropped) to where the resource block is, for Confirm.
+	declared map[string]declaration
+}
+
+type declaration struct {
+	file         string
+	line, column int
 }
 
 // Max returns the highest severity among the findings, 0 when there are none.

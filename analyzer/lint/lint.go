@@ -39,10 +39,17 @@ func Lint(fsys fs.FS, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	root := buildInstances(l, rootMod, nil, nil, "", 0)
+	budget := maxInstances
+	root := buildInstances(l, rootMod, nil, nil, "", 0, &budget)
 	lt := &linter{ev: newEvaluator(claims), table: defaultTable, found: map[string]*Finding{}}
 	root.walk(lt.instance)
-	res := &Result{}
+	res := &Result{declared: map[string]declaration{}}
+	root.walk(func(inst *instance) {
+		for _, r := range inst.mod.resources {
+			rng := r.block.TypeRange
+			res.declared[inst.addr+"|"+r.addr()] = declaration{file: r.file, line: rng.Start.Line, column: rng.Start.Column}
+		}
+	})
 	for _, f := range lt.found {
 		sort.Strings(f.Modules)
 		res.Findings = append(res.Findings, *f)
@@ -64,12 +71,11 @@ type linter struct {
 
 // candidate is an attribute that depends on claim-sensitive values.
 type candidate struct {
-	path  analyzer.Path // as written
-	fix   analyzer.Path // addressable in ignore_changes
-	rng   hcl.Range
-	refs  refSet
-	via   map[string]bool
-	order int
+	path analyzer.Path // as written
+	fix  analyzer.Path // addressable in ignore_changes
+	rng  hcl.Range
+	refs refSet
+	via  map[string]bool
 }
 
 func (lt *linter) instance(inst *instance) {
@@ -95,7 +101,7 @@ func (lt *linter) resource(inst *instance, r *resource) {
 		key := fix.String()
 		c, ok := byFix[key]
 		if !ok {
-			c = &candidate{path: p, fix: fix, rng: rng, refs: refSet{}, via: map[string]bool{}, order: len(cands)}
+			c = &candidate{path: p, fix: fix, rng: rng, refs: refSet{}, via: map[string]bool{}}
 			byFix[key] = c
 			cands = append(cands, c)
 		}

@@ -300,6 +300,31 @@ resource "docker_container" "c" {
 			want: []string{"claim_forces_replacement name", "claim_forces_replacement volumes"},
 		},
 		{
+			name: "an ignored argument of a referenced resource does not change",
+			src: `resource "docker_volume" "v" {
+  name = "home-${data.coder_workspace_owner.me.name}"
+  lifecycle {
+    ignore_changes = [name]
+  }
+}
+resource "docker_container" "c" {
+  volumes {
+    volume_name = docker_volume.v.name
+  }
+}`,
+		},
+		{
+			name: "module outputs and inputs",
+			src: `module "m" {
+  source = "./mod"
+  who    = data.coder_workspace_owner.me.name
+}
+resource "docker_container" "c" {
+  name = module.m.out
+}`,
+			want: []string{"claim_forces_replacement name"},
+		},
+		{
 			name: "local cycle does not loop",
 			src: `locals {
   a = local.b
@@ -322,7 +347,10 @@ resource "docker_container" "c" {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			res, err := Lint(fstest.MapFS{"main.tf": {Data: []byte(c.src)}}, Options{ClaimRefs: c.claimRefs})
+			res, err := Lint(fstest.MapFS{
+				"main.tf":     {Data: []byte(c.src)},
+				"mod/main.tf": {Data: []byte(`output "out" { value = "x-${var.who}" }`)},
+			}, Options{ClaimRefs: c.claimRefs})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -436,4 +464,12 @@ func TestParseSeverity(t *testing.T) {
 	if _, err := ParseSeverity("fatal"); err == nil {
 		t.Error("want an error for an unknown severity")
 	}
+}
+
+func fstestFS(files map[string]string) fstest.MapFS {
+	m := fstest.MapFS{}
+	for name, src := range files {
+		m[name] = &fstest.MapFile{Data: []byte(src)}
+	}
+	return m
 }

@@ -10,6 +10,8 @@ const (
 	kindContainer = iota
 	kindVolume
 	kindImage
+	kindTag
+	kindApp
 	kindNetwork // in the nested module.net
 	kindsPerModule
 
@@ -106,8 +108,8 @@ func (g *gen) fate(i int) fate {
 		switch {
 		case sub < 0.05:
 			f.actions = actUpdate
-			if (i-rootResources)%kindsPerModule == kindVolume {
-				f.actions = actNoOp // every volume attribute forces replacement
+			if k := (i - rootResources) % kindsPerModule; k == kindVolume || k == kindTag || k == kindApp {
+				f.actions = actNoOp // every attribute of these forces replacement
 			}
 		case sub < 0.08:
 			f.actions = actCreate
@@ -125,6 +127,7 @@ func (g *gen) fate(i int) fate {
 type instance struct {
 	fate
 	addr, prevAddr, module, mode, typ, name string
+	provider                                string
 	index                                   any
 	schemaVersion                           int
 	before, after, driftOld                 any // nil when absent
@@ -142,7 +145,7 @@ func (g *gen) ownerID(m int, owner string) string {
 
 func (g *gen) instance(i int) *instance {
 	f := g.fate(i)
-	in := &instance{fate: f, mode: "managed"}
+	in := &instance{fate: f, mode: "managed", provider: providerDocker}
 	switch i {
 	case 0:
 		in.addr, in.typ, in.name = "docker_network.shared", "docker_network", "shared"
@@ -281,6 +284,35 @@ func (g *gen) instance(i int) *instance {
 		if f.drift {
 			old := clone(in.before).(obj)
 			old.set("repo_digest", "ghcr.io/coder/base@sha256:"+g.ids(i+1).hex(64))
+			in.driftOld = old
+		}
+	case kindTag:
+		in.addr, in.typ, in.name = mod+".docker_tag.ws", "docker_tag", "ws"
+		target, targetAfter := "registry.local/coder/"+owner+":latest", "registry.local/coder/"+owner+":latest"
+		if f.paths {
+			targetAfter = "registry.local/coder/" + claimant + ":latest"
+			in.replacePaths = []Path{{"target_image"}}
+		}
+		in.before = tagValue(g.ids(i), target, false)
+		in.after = tagValue(g.ids(i), targetAfter, newAfter)
+		if f.drift {
+			old := clone(in.before).(obj)
+			old.set("source_image_id", "sha256:"+g.ids(i+1).hex(64))
+			in.driftOld = old
+		}
+	case kindApp:
+		in.addr, in.typ, in.name, in.provider = mod+".coder_app.code_server", "coder_app", "code_server", providerCoder
+		agent := g.ids(i + 1).uuid()
+		var agentAfter any = agent
+		if f.paths {
+			agentAfter = unknown
+			in.replacePaths = []Path{{"agent_id"}}
+		}
+		in.before = appValue(g.ids(i), agent, owner, false)
+		in.after = appValue(g.ids(i), agentAfter, owner, newAfter)
+		if f.drift {
+			old := clone(in.before).(obj)
+			old.set("order", 1)
 			in.driftOld = old
 		}
 	case kindNetwork:

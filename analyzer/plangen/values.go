@@ -9,6 +9,7 @@ import (
 
 const (
 	providerDocker = "registry.terraform.io/kreuzwerker/docker"
+	providerCoder  = "registry.terraform.io/coder/coder"
 	prebuildOwner  = "prebuilds"
 )
 
@@ -106,7 +107,7 @@ type containerFields struct {
 
 // agentScript is a startup script with the characters real ones carry:
 // newlines, quotes, template-looking sequences, HTML characters, tabs.
-const agentScript = "#!/bin/sh\nset -eu\n# fetch the agent & start it\nwaitonexit() {\n\techo \"=== agent exited: $?\" >&2\n}\ntrap waitonexit EXIT\nBINARY_DIR=$(mktemp -d -t coder.XXXXXX)\ncurl -fsSL --compressed \"${ACCESS_URL}bin/coder-linux-amd64\" -o \"$BINARY_DIR/coder\" || exit 1\nchmod +x \"$BINARY_DIR/coder\"\n[ -n \"${CODER_AGENT_TOKEN:-}\" ] && exec \"$BINARY_DIR/coder\" agent --log-dir=/tmp <<'EOF'\nready → ✓\nEOF\n"
+const agentScript = "#!/bin/sh\nset -eu\n# fetch the agent & start it\nBIN=$(mktemp -d -t coder.XXXXXX)\ncurl -fsSL \"${ACCESS_URL}bin/coder-linux-amd64\" -o \"$BIN/coder\" || exit 1\nchmod +x \"$BIN/coder\"\n[ -n \"${CODER_AGENT_TOKEN:-}\" ] \u0026\u0026 exec \"$BIN/coder\" agent <<'EOF'\nready → ✓\nEOF\n"
 
 func containerValue(g ids, m int, f containerFields, withUnknown bool) obj {
 	firstEnv := "CODER_WORKSPACE_REF=" + f.token
@@ -288,5 +289,42 @@ func networkValue(g ids, name string, options obj, withUnknown bool) obj {
 		kv{"name", name},
 		kv{"options", options},
 		kv{"scope", "local"},
+	)
+}
+
+func tagValue(g ids, target string, withUnknown bool) obj {
+	h := g.hex(64)
+	var id any = unknown
+	if !withUnknown {
+		id = "sha256:" + h + "." + target
+	}
+	return o(
+		kv{"id", id},
+		kv{"source_image", "ghcr.io/coder/base:v1"},
+		kv{"source_image_id", "sha256:" + h},
+		kv{"target_image", target},
+	)
+}
+
+func appValue(g ids, agentID any, owner string, withUnknown bool) obj {
+	h := g.uuid()
+	var id any = unknown
+	if !withUnknown {
+		id = h
+	}
+	return o(
+		kv{"agent_id", agentID},
+		kv{"command", nil},
+		kv{"display_name", "code-server"},
+		kv{"external", false},
+		kv{"healthcheck", []any{o(kv{"interval", 5}, kv{"threshold", 6}, kv{"url", "http://localhost:13337/healthz"})}},
+		kv{"icon", "/icon/code.svg"},
+		kv{"id", id},
+		kv{"open_in", "slim-window"},
+		kv{"order", nil},
+		kv{"share", "owner"},
+		kv{"slug", "code-server"},
+		kv{"subdomain", false},
+		kv{"url", "http://localhost:13337/?folder=/home/" + owner},
 	)
 }

@@ -58,7 +58,15 @@ func markdownString(r *analyzer.Report, opts Options) string {
 			}
 			paths = strings.Join(ps, ", ")
 		}
-		rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s |\n", mdCode(rep.Resource), mdCell(rep.Reason), orderText(rep.Order), paths))
+		risk := rep.Risk
+		if risk == analyzer.RiskHigh {
+			risk = "**high**"
+		}
+		claim := ""
+		if rep.ClaimSensitive {
+			claim = " (claim-sensitive)"
+		}
+		rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s%s | %s |\n", mdCode(rep.Resource), mdCell(rep.Reason), orderText(rep.Order), paths, claim, mdCell(risk)))
 	}
 	var details []string
 	for _, rep := range r.Replacements {
@@ -67,9 +75,31 @@ func markdownString(r *analyzer.Report, opts Options) string {
 		}
 		var d strings.Builder
 		fmt.Fprintf(&d, "<details><summary>%s</summary>\n\n", htmlCode(rep.Resource))
-		d.WriteString("| Path | Before | After |\n|---|---|---|\n")
+		d.WriteString("| Path | Before | After | Caused by |\n|---|---|---|---|\n")
 		for _, ch := range rep.Changes {
-			fmt.Fprintf(&d, "| %s | %s | %s |\n", mdCode(ch.Path), mdValue(ch.Before, opts), mdValue(ch.After, opts))
+			cause := "—"
+			if len(ch.References) > 0 {
+				rs := make([]string, len(ch.References))
+				for i, r := range ch.References {
+					rs[i] = mdCode(r)
+				}
+				cause = strings.Join(rs, ", ")
+				if ch.ClaimSensitive {
+					cause += " **(claim-sensitive)**"
+				}
+			}
+			path := mdCode(ch.Path)
+			if len(ch.ChangedKeys) > 0 {
+				ks := make([]string, len(ch.ChangedKeys))
+				for i, k := range ch.ChangedKeys {
+					ks[i] = mdCode(k)
+				}
+				path += "<br>changed: " + strings.Join(ks, ", ")
+			}
+			fmt.Fprintf(&d, "| %s | %s | %s | %s |\n", path, mdValue(ch.Before, opts), mdValue(ch.After, opts), cause)
+		}
+		if rep.Fix != "" {
+			fmt.Fprintf(&d, "\nFix (in the resource block):\n\n```hcl\n%s\n```\n", strings.ReplaceAll(clean(rep.Fix), "```", "`​``"))
 		}
 		d.WriteString("\n</details>\n\n")
 		details = append(details, d.String())
@@ -94,7 +124,7 @@ func markdownString(r *analyzer.Report, opts Options) string {
 	budget := limit - reserve
 	left := 0
 	if len(rows) > 0 {
-		table := "| Resource | Reason | Order | Paths |\n|---|---|---|---|\n"
+		table := "| Resource | Reason | Order | Paths | Risk |\n|---|---|---|---|---|\n"
 		if out.Len()+len(table) <= budget {
 			out.WriteString(table)
 			for i, row := range rows {

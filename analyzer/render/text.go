@@ -71,6 +71,25 @@ func Text(w io.Writer, r *analyzer.Report, opts Options) error {
 		for _, ch := range rep.Changes {
 			fmt.Fprintf(bw, "      %s%s%s: %s %s→%s %s\n", p.yellow, clean(ch.Path), p.reset,
 				textValue(ch.Before, opts), p.dim, p.reset, textValue(ch.After, opts))
+			if len(ch.ChangedKeys) > 0 {
+				fmt.Fprintf(bw, "        changed: %s\n", clean(strings.Join(ch.ChangedKeys, ", ")))
+			}
+			if len(ch.References) > 0 {
+				tag := ""
+				if ch.ClaimSensitive {
+					tag = " " + p.red + "[claim-sensitive]" + p.reset
+				}
+				fmt.Fprintf(bw, "        from: %s%s\n", clean(strings.Join(ch.References, ", ")), tag)
+			}
+		}
+		if rep.Risk == analyzer.RiskHigh {
+			fmt.Fprintf(bw, "    %srisk: high%s (a %s holds data: replacing it loses what it stores)\n", p.red+p.bold, p.reset, clean(rep.Type))
+		}
+		if rep.Fix != "" {
+			fmt.Fprintln(bw, "    fix (in the resource block):")
+			for _, line := range strings.Split(rep.Fix, "\n") {
+				fmt.Fprintf(bw, "      %s\n", clean(line))
+			}
 		}
 	}
 	if r.Input == analyzer.InputPlanStream && len(r.Replacements) > 0 {
@@ -85,6 +104,9 @@ func Text(w io.Writer, r *analyzer.Report, opts Options) error {
 			}
 			fmt.Fprintf(bw, "  ~ %s [%s]: %s\n", clean(d.Resource), clean(strings.Join(d.Actions, ",")), paths)
 		}
+	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(bw, "\nwarning: %s\n", clean(w))
 	}
 	fmt.Fprintf(bw, "\nSummary: %s\n", summaryLine(r.Summary))
 	return bw.Flush()

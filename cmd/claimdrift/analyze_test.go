@@ -26,7 +26,7 @@ func TestAnalyzeExitCodesAndFormats(t *testing.T) {
 			[]string{"replace_because_tainted", "does not carry attribute paths"}},
 		{"json format", []string{"analyze", "--format", "json", planPath("replace-request.json")}, "", 2,
 			[]string{`"schema": "claimdrift.report/v1"`, `"reason": "replace_by_request"`, `"paths": []`}},
-		{"markdown format", []string{"analyze", "-f", "markdown", planPath("claim.json")}, "", 2, []string{"| Resource | Reason | Order | Paths |", "<details>"}},
+		{"markdown format", []string{"analyze", "-f", "markdown", planPath("claim.json")}, "", 2, []string{"| Resource | Reason | Order | Paths | Risk |", "<details>"}},
 		{"github format", []string{"analyze", "--format", "github", planPath("claim.json")}, "", 2, []string{"::warning title=Resource replaced%3A "}},
 		{"ignore drops matches", []string{"analyze", "--ignore", "module.*", "--ignore", "terraform_data.*", planPath("claim.json")}, "", 0,
 			[]string{"no resources will be replaced (5 more ignored)"}},
@@ -286,7 +286,7 @@ func TestAnalyzeGitHubStepSummary(t *testing.T) {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	b, err := os.ReadFile(summary)
-	if err != nil || !strings.Contains(string(b), "| Resource | Reason | Order | Paths |") {
+	if err != nil || !strings.Contains(string(b), "| Resource | Reason | Order | Paths | Risk |") {
 		t.Errorf("job summary not written: %v %q", err, b)
 	}
 }

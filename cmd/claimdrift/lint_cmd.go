@@ -1,6 +1,120 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/claimdrift/claimdrift/analyzer"
+	"github.com/claimdrift/claimdrift/analyzer/lint"
+)
 
 // addLintCommands registers `lint` and `presets` (issue 4).
-func addLintCommands(root *cobra.Command, io ioStreams, g *globalOptions) {}
+func addLintCommands(root *cobra.Command, io ioStreams, g *globalOptions) {
+	root.AddCommand(newLintCmd(io, g))
+	// The `presets` command (plan-based, issue 4) is registered here too.
+}
+
+// lintOptions are the flags of `claimdrift lint`.
+type lintOptions struct {
+	dir       string
+	format    string
+	failOn    string
+	claimRefs []string
+	plan      string
+	terraform string
+}
+
+func newLintCmd(io ioStreams, g *globalOptions) *cobra.Command {
+	o := &lintOptions{}
+	cmd := &cobra.Command{
+		Use:   "lint [DIR]",
+		Short: "Find template resources that claiming a prebuilt workspace would replace, without running terraform",
+		Long: `Read the .tf files of a workspace template (DIR, default the current
+directory, and the local modules it calls) and report every managed resource
+attribute that depends on a claim-sensitive value and that no
+lifecycle.ignore_changes covers.
+
+Claim-sensitive by default: every attribute of data.coder_workspace_owner,
+and name, owner*, is_prebuild and is_prebuild_claim of data.coder_workspace.
+Add more with --claim-ref (dot-separated glob steps, e.g. var.owner; var,
+local and module patterns apply in the root module).
+
+Severity: error when claimdrift's table knows the attribute forces
+replacement, warning when it does not know, info when the provider updates
+the attribute in place. ignore_changes = all is a warning (too broad).
+
+With --plan, the findings are checked against a plan's real replacements
+(the plan of a claim: JSON, 'terraform plan -json' stream, or a binary plan
+file shown with terraform in DIR), and replacements the static pass missed
+are reported.
+
+Exit code 2 when a finding is at or above --fail-on, 0 when none is, 1 on
+any error (a file that does not parse is reported as file:line: message).`,
+		Example: `  claimdrift lint ./templates/docker
+  claimdrift lint --format sarif > lint.sarif
+  claimdrift lint --format github --fail-on warning
+  claimdrift lint --claim-ref var.owner --plan claim.json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.dir = "."
+			if len(args) == 1 {
+				o.dir = args[0]
+			}
+			return runLint(cmd.Context(), o, io, g.useColor(io))
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.format, "format", "f", "text", "output format: "+strings.Join(lint.Formats, ", "))
+	f.StringVar(&o.failOn, "fail-on", "error", "exit 2 when a finding has this severity or a higher one: error, warning or info")
+	f.StringArrayVar(&o.claimRefs, "claim-ref", nil, "also treat references matching this pattern as claim-sensitive (repeatable), e.g. var.owner")
+	f.StringVar(&o.plan, "plan", "", "confirm the findings against this plan's replacements (JSON, plan -json stream or binary plan file)")
+	f.StringVar(&o.terraform, "terraform", "", "terraform or tofu binary to show a binary --plan file with")
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(lint.Formats, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"error", "warning", "info"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// runLint lints the template, prints the findings and returns errFindings
+// when one is at or above --fail-on.
+func runLint(ctx context.Context, o *lintOptions, io ioStreams, color bool) error {
+	if !slices.Contains(lint.Formats, o.format) {
+		return usageError{fmt.Errorf("--format %q: want one of %s", o.format, strings.Join(lint.Formats, ", "))}
+	}
+	failOn, err := lint.ParseSeverity(o.failOn)
+	if err != nil {
+		return usageError{fmt.Errorf("--fail-on: %w", err)}
+	}
+	if fi, err := os.Stat(o.dir); err != nil {
+		return err
+	} else if !fi.IsDir() {
+		return usageError{fmt.Errorf("lint %s: not a directory", o.dir)}
+	}
+	prefix := filepath.ToSlash(filepath.Clean(o.dir))
+	if prefix == "." {
+		prefix = ""
+	}
+	res, err := lint.Lint(os.DirFS(o.dir), lint.Options{ClaimRefs: o.claimRefs, PathPrefix: prefix})
+	if err != nil {
+		return err
+	}
+	if o.plan != "" {
+		rep, err := loadReport(ctx, o.plan, io.In, planSource{terraform: o.terraform, chdir: o.dir}, analyzer.Options{})
+		if err != nil {
+			return err
+		}
+		lint.Confirm(res, rep)
+	}
+	if err := lint.Write(io.Out, o.format, res, lint.WriteOptions{Color: color, ToolVersion: buildVersion()}); err != nil {
+		return fmt.Errorf("write findings: %w", err)
+	}
+	if res.AtLeast(failOn) {
+		return errFindings
+	}
+	return nil
+}

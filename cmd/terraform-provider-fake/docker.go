@@ -12,8 +12,8 @@ package main
 //     "labels"), since set elements cannot be addressed.
 //   - resource_docker_volume.go: name, driver, driver_opts and labels are
 //     ForceNew; the volume has no update at all.
-//   - resource_docker_image.go: name is required and ForceNew
-//     (keep_locally is updatable).
+//   - resource_docker_image.go: name is required and ForceNew (so are
+//     triggers and pull_triggers); keep_locally is updatable.
 // RequiresReplace here stands for ForceNew there.
 
 import (
@@ -53,6 +53,14 @@ var (
 	replaceSet    = []planmodifier.Set{setplanmodifier.RequiresReplace()}
 	replaceList   = []planmodifier.List{listplanmodifier.RequiresReplace()}
 	keepID        = []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
+
+	// The *Computed variants are for Optional+Computed attributes: keep the
+	// prior value when the configuration leaves them out, as the SDKv2
+	// providers do (the framework would otherwise plan them unknown on every
+	// change, and an unknown ForceNew value replaces the resource).
+	replaceStringComputed = []planmodifier.String{stringplanmodifier.UseStateForUnknown(), stringplanmodifier.RequiresReplace()}
+	replaceSetComputed    = []planmodifier.Set{setplanmodifier.UseStateForUnknown(), setplanmodifier.RequiresReplace()}
+	replaceListComputed   = []planmodifier.List{listplanmodifier.UseStateForUnknown(), listplanmodifier.RequiresReplace()}
 )
 
 // idAttribute is the computed id every resource has, kept across updates.
@@ -79,15 +87,15 @@ func dockerContainerSchema() rschema.Schema {
 			"id":       idAttribute(),
 			"name":     rschema.StringAttribute{Required: true, PlanModifiers: replaceString},
 			"image":    rschema.StringAttribute{Required: true, PlanModifiers: replaceString},
-			"hostname": rschema.StringAttribute{Optional: true, Computed: true, PlanModifiers: replaceString},
+			"hostname": rschema.StringAttribute{Optional: true, Computed: true, PlanModifiers: replaceStringComputed},
 			"user":     rschema.StringAttribute{Optional: true, PlanModifiers: replaceString},
 			"command": rschema.ListAttribute{Optional: true, Computed: true, ElementType: types.StringType,
-				PlanModifiers: replaceList},
+				PlanModifiers: replaceListComputed},
 			"entrypoint": rschema.ListAttribute{Optional: true, Computed: true, ElementType: types.StringType,
-				PlanModifiers: replaceList},
+				PlanModifiers: replaceListComputed},
 			"env": rschema.SetAttribute{Optional: true, Computed: true, ElementType: types.StringType,
-				PlanModifiers: replaceSet},
-			"runtime":    rschema.StringAttribute{Optional: true, Computed: true, PlanModifiers: replaceString},
+				PlanModifiers: replaceSetComputed},
+			"runtime":    rschema.StringAttribute{Optional: true, Computed: true, PlanModifiers: replaceStringComputed},
 			"privileged": rschema.BoolAttribute{Optional: true, PlanModifiers: replaceBool},
 			// Updatable in place.
 			"restart":  rschema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("no")},
@@ -126,8 +134,8 @@ func dockerVolumeSchema() rschema.Schema {
 		Description: "A Docker volume (no update: every change replaces it).",
 		Attributes: map[string]rschema.Attribute{
 			"id":         idAttribute(),
-			"name":       rschema.StringAttribute{Optional: true, Computed: true, PlanModifiers: replaceString},
-			"driver":     rschema.StringAttribute{Optional: true, Computed: true, PlanModifiers: replaceString},
+			"name":       rschema.StringAttribute{Optional: true, Computed: true, PlanModifiers: replaceStringComputed},
+			"driver":     rschema.StringAttribute{Optional: true, Computed: true, PlanModifiers: replaceStringComputed},
 			"mountpoint": rschema.StringAttribute{Computed: true, PlanModifiers: keepID},
 		},
 		Blocks: map[string]rschema.Block{

@@ -13,10 +13,12 @@ package main
 //     storage_class_name are ForceNew; resources.requests can grow in place.
 //   - resource_kubernetes_secret.go: data is a sensitive map; type is
 //     ForceNew.
-//   - Pods: Kubernetes rejects updates to most of a pod's spec, so the pod
-//     resource replaces the pod when a container's env changes; a
-//     deployment rolls its pods instead, so the same change in a
-//     deployment's template is an in-place update.
+//   - schema_container.go: containerFields(isUpdatable) makes a container's
+//     name, image, command and each env entry's name and value ForceNew for
+//     a bare pod (isUpdatable false), so a pod whose second env value
+//     changes is replaced with ["spec", 0, "container", 0, "env", 1,
+//     "value"]; in a deployment's pod template the same fields are
+//     updatable (the deployment rolls its pods).
 //
 // Not in the real provider: the deployment's ModifyPlan below requires
 // replacement for single map keys, metadata[0].labels["app.kubernetes.io/name"]
@@ -39,7 +41,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 )
 
@@ -66,7 +67,7 @@ func metadataBlock() rschema.ListNestedBlock {
 	return rschema.ListNestedBlock{
 		Description: "Standard object metadata (exactly one block).",
 		NestedObject: rschema.NestedBlockObject{Attributes: map[string]rschema.Attribute{
-			"name": rschema.StringAttribute{Optional: true, Computed: true, PlanModifiers: replaceString},
+			"name": rschema.StringAttribute{Optional: true, Computed: true, PlanModifiers: replaceStringComputed},
 			"namespace": rschema.StringAttribute{Optional: true, Computed: true,
 				Default: stringdefault.StaticString("default"), PlanModifiers: replaceString},
 			"labels":           rschema.MapAttribute{Optional: true, ElementType: types.StringType},
@@ -87,36 +88,40 @@ func templateMetadataBlock() rschema.ListNestedBlock {
 	}}}
 }
 
-// containerBlock is a pod's container list; envReplace says whether a
-// change to env replaces the owning resource (a bare pod) or not (a
-// deployment's template).
-func containerBlock(envReplace bool) rschema.ListNestedBlock {
-	env := rschema.ListNestedBlock{NestedObject: rschema.NestedBlockObject{Attributes: map[string]rschema.Attribute{
-		"name":  rschema.StringAttribute{Required: true},
-		"value": rschema.StringAttribute{Optional: true},
-	}}}
-	if envReplace {
-		env.PlanModifiers = replaceList
+// containerBlock is a pod's container list. podOnly says whether the
+// container's fields force a new resource (a bare pod: the real provider
+// builds them with containerFields(isUpdatable=false), ForceNew on name,
+// image, command and on each env entry's name and value, not on the env
+// list itself) or not (a deployment's template, updatable).
+func containerBlock(podOnly bool) rschema.ListNestedBlock {
+	var str []planmodifier.String
+	var list []planmodifier.List
+	if podOnly {
+		str, list = replaceString, replaceList
 	}
+	env := rschema.ListNestedBlock{NestedObject: rschema.NestedBlockObject{Attributes: map[string]rschema.Attribute{
+		"name":  rschema.StringAttribute{Required: true, PlanModifiers: str},
+		"value": rschema.StringAttribute{Optional: true, PlanModifiers: str},
+	}}}
 	return rschema.ListNestedBlock{NestedObject: rschema.NestedBlockObject{
 		Attributes: map[string]rschema.Attribute{
-			"name":        rschema.StringAttribute{Required: true},
-			"image":       rschema.StringAttribute{Optional: true},
-			"command":     rschema.ListAttribute{Optional: true, ElementType: types.StringType},
-			"working_dir": rschema.StringAttribute{Optional: true},
+			"name":        rschema.StringAttribute{Required: true, PlanModifiers: str},
+			"image":       rschema.StringAttribute{Optional: true, PlanModifiers: str},
+			"command":     rschema.ListAttribute{Optional: true, ElementType: types.StringType, PlanModifiers: list},
+			"working_dir": rschema.StringAttribute{Optional: true, PlanModifiers: str},
 		},
 		Blocks: map[string]rschema.Block{"env": env},
 	}}
 }
 
-func podSpecBlock(envReplace bool) rschema.ListNestedBlock {
+func podSpecBlock(podOnly bool) rschema.ListNestedBlock {
 	return rschema.ListNestedBlock{NestedObject: rschema.NestedBlockObject{
 		Attributes: map[string]rschema.Attribute{
 			"hostname":             rschema.StringAttribute{Optional: true},
 			"service_account_name": rschema.StringAttribute{Optional: true},
 		},
 		Blocks: map[string]rschema.Block{
-			"container": containerBlock(envReplace),
+			"container": containerBlock(podOnly),
 			"volume": rschema.ListNestedBlock{NestedObject: rschema.NestedBlockObject{
 				Attributes: map[string]rschema.Attribute{"name": rschema.StringAttribute{Required: true}},
 				Blocks: map[string]rschema.Block{
@@ -190,7 +195,7 @@ func kubernetesPVCSchema() rschema.Schema {
 					"access_modes": rschema.SetAttribute{Required: true, ElementType: types.StringType,
 						PlanModifiers: replaceSet},
 					"storage_class_name": rschema.StringAttribute{Optional: true, Computed: true,
-						PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace(), stringplanmodifier.UseStateForUnknown()}},
+						PlanModifiers: replaceStringComputed},
 				},
 				Blocks: map[string]rschema.Block{
 					"resources": rschema.ListNestedBlock{NestedObject: rschema.NestedBlockObject{

@@ -1,0 +1,190 @@
+package analyzer
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Risk levels of a replacement.
+const (
+	RiskHigh   = "high"
+	RiskNormal = "normal"
+)
+
+// DefaultClaimRefs are the references whose values differ between a
+// prebuild and the workspace a user claims from it: every attribute of the
+// workspace owner, and those attributes of the workspace that change on a
+// claim (not id, transition and the like, which stay).
+var DefaultClaimRefs = []string{
+	"data.coder_workspace_owner.*",
+	"data.coder_workspace.*.name",
+	"data.coder_workspace.*.owner*",
+	"data.coder_workspace.*.is_prebuild",
+	"data.coder_workspace.*.is_prebuild_claim",
+}
+
+// claimWholeObjects are data sources that, referenced as a whole object,
+// carry claim-sensitive attributes.
+var claimWholeObjects = []string{"data.coder_workspace_owner.*", "data.coder_workspace.*"}
+
+// DefaultStatefulTypes are resource types that hold data: replacing one
+// loses what it stores, so the replacement is high risk.
+var DefaultStatefulTypes = []string{
+	// docker
+	"docker_volume",
+	// kubernetes
+	"kubernetes_persistent_volume_claim", "kubernetes_persistent_volume_claim_v1",
+	"kubernetes_persistent_volume", "kubernetes_persistent_volume_v1",
+	"kubernetes_stateful_set", "kubernetes_stateful_set_v1",
+	// aws
+	"aws_ebs_volume", "aws_efs_file_system", "aws_db_instance", "aws_rds_cluster",
+	"aws_rds_cluster_instance", "aws_dynamodb_table", "aws_s3_bucket", "aws_fsx_*",
+	// google
+	"google_compute_disk", "google_compute_region_disk", "google_sql_database_instance",
+	"google_sql_database", "google_storage_bucket", "google_filestore_instance",
+	// azurerm
+	"azurerm_managed_disk", "azurerm_storage_account", "azurerm_storage_share",
+	"azurerm_postgresql_*", "azurerm_mysql_*", "azurerm_mssql_database", "azurerm_cosmosdb_account",
+}
+
+// IsClaimSensitive reports whether a root-level reference differs per
+// claimant: it matches one of DefaultClaimRefs or extra (globs, see
+// MatchGlob; a pattern also matches the attributes below what it names).
+func IsClaimSensitive(ref string, extra []string) bool {
+	for _, p := range claimWholeObjects {
+		if MatchGlob(p, ref) && strings.Count(ref, ".") == 2 {
+			return true
+		}
+	}
+	for _, list := range [][]string{DefaultClaimRefs, extra} {
+		for _, p := range list {
+			if matchRef(p, ref) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func matchRef(pattern, ref string) bool {
+	if MatchGlob(pattern, ref) {
+		return true
+	}
+	// var.owner also covers var.owner.name and var.owner["k"].
+	for i := 0; i < len(ref); i++ {
+		if (ref[i] == '.' || ref[i] == '[') && MatchGlob(pattern, ref[:i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// isStateful reports whether typ holds data.
+func isStateful(typ string, extra []string) bool {
+	for _, list := range [][]string{DefaultStatefulTypes, extra} {
+		for _, p := range list {
+			if MatchGlob(p, typ) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// attribute adds cause attribution, risk and the ignore_changes fix to the
+// replacements, using the plan's configuration section when there is one.
+func (a *assembler) attribute() {
+	cfg := parseConfiguration(a.config)
+	for i := range a.rep.Replacements {
+		rep := &a.rep.Replacements[i]
+		rep.Risk = RiskNormal
+		if isStateful(rep.Type, a.opts.StatefulTypes) {
+			rep.Risk = RiskHigh
+		}
+		if a.rep.Input != InputPlanJSON {
+			continue
+		}
+		var res *cfgResource
+		var sc *scope
+		if cfg != nil {
+			if s, ok := cfg.scopeFor(rep.Module); ok {
+				sc = s
+				res = s.mod.resource(rep.Type, rep.Name)
+			}
+		}
+		for j := range rep.Changes {
+			ch := &rep.Changes[j]
+			ch.References = []string{}
+			if res == nil {
+				continue
+			}
+			e, ok := exprAt(res.Expressions, ch.Steps)
+			if !ok {
+				continue
+			}
+			out := map[string]bool{}
+			sc.resolve(e.References, res.ForEachExpression, 0, out)
+			for r := range out {
+				ch.References = append(ch.References, r)
+			}
+			sort.Strings(ch.References)
+			for _, r := range ch.References {
+				if IsClaimSensitive(r, a.opts.ClaimRefs) {
+					ch.ClaimSensitive = true
+					rep.ClaimSensitive = true
+				}
+			}
+		}
+		rep.Fix = Fix(rep)
+	}
+}
+
+// Fix returns the lifecycle block that stops a replacement's paths from
+// forcing it, ready to paste into the resource, with a comment on each path
+// that is a map key or list element and on each whose change is not
+// claim-sensitive (ignoring those hides changes the template wants). It
+// returns "" when the replacement has no paths.
+func Fix(rep *Replacement) string {
+	if len(rep.Changes) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("lifecycle {\n  ignore_changes = [\n")
+	for _, ch := range rep.Changes {
+		var notes []string
+		if len(ch.Steps) > 1 {
+			switch last := ch.Steps[len(ch.Steps)-1].(type) {
+			case int:
+				notes = append(notes, fmt.Sprintf("list element [%d]: only this element is ignored", last))
+			case string:
+				if !isIdentifier(last) {
+					notes = append(notes, "map key: only this key is ignored")
+				}
+			}
+		}
+		hasLocal := false
+		for _, r := range ch.References {
+			if strings.HasPrefix(r, "local.") || strings.Contains(r, ".local.") {
+				hasLocal = true
+			}
+		}
+		switch {
+		case !ch.ClaimSensitive && hasLocal:
+			notes = append(notes, "the plan does not record what locals are made of: check "+strings.Join(ch.References, ", ")+" (claimdrift lint follows them)")
+		case !ch.ClaimSensitive && ch.References != nil:
+			what := "changes the template makes here"
+			if len(ch.References) > 0 {
+				what = "changes of " + strings.Join(ch.References, ", ")
+			}
+			notes = append(notes, "no claim-sensitive input found: ignoring it also hides "+what)
+		}
+		line := "    " + ch.Path + ","
+		if len(notes) > 0 {
+			line += " # " + strings.Join(notes, "; ")
+		}
+		b.WriteString(line + "\n")
+	}
+	b.WriteString("  ]\n}")
+	return b.String()
+}

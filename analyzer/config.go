@@ -1,0 +1,335 @@
+package analyzer
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// The plan's "configuration" section, as much of it as attribution needs.
+
+type cfgModule struct {
+	Resources   []cfgResource      `json:"resources"`
+	ModuleCalls map[string]cfgCall `json:"module_calls"`
+	Outputs     map[string]struct {
+		Expression json.RawMessage `json:"expression"`
+	} `json:"outputs"`
+}
+
+type cfgResource struct {
+	Address           string                     `json:"address"`
+	Mode              string                     `json:"mode"`
+	Type              string                     `json:"type"`
+	Name              string                     `json:"name"`
+	Expressions       map[string]json.RawMessage `json:"expressions"`
+	ForEachExpression json.RawMessage            `json:"for_each_expression"`
+}
+
+type cfgCall struct {
+	Expressions       map[string]json.RawMessage `json:"expressions"`
+	ForEachExpression json.RawMessage            `json:"for_each_expression"`
+	Module            cfgModule                  `json:"module"`
+}
+
+type cfgExpr struct {
+	References    []string        `json:"references"`
+	ConstantValue json.RawMessage `json:"constant_value"`
+}
+
+type cfgRoot struct {
+	RootModule cfgModule `json:"root_module"`
+}
+
+// parseConfiguration decodes the configuration section; attribution is
+// best effort, so a section it cannot read gives nil, not an error.
+func parseConfiguration(raw []byte) *cfgRoot {
+	if len(raw) == 0 {
+		return nil
+	}
+	var c cfgRoot
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil
+	}
+	return &c
+}
+
+// moduleCalls splits a module address such as
+// module.ws["a b"].module.agent[0] into its call names: ws, agent.
+func moduleCalls(addr string) ([]string, bool) {
+	var calls []string
+	s := addr
+	for s != "" {
+		if !strings.HasPrefix(s, "module.") {
+			return nil, false
+		}
+		s = s[len("module."):]
+		i := 0
+		for i < len(s) && s[i] != '.' && s[i] != '[' {
+			i++
+		}
+		if i == 0 {
+			return nil, false
+		}
+		calls = append(calls, s[:i])
+		s = s[i:]
+		if strings.HasPrefix(s, "[") {
+			rest, ok := skipIndex(s)
+			if !ok {
+				return nil, false
+			}
+			s = rest
+		}
+		if strings.HasPrefix(s, ".") {
+			s = s[1:]
+			if s == "" {
+				return nil, false
+			}
+		} else if s != "" {
+			return nil, false
+		}
+	}
+	return calls, true
+}
+
+// skipIndex skips one [key] instance key (a quoted string or a number).
+func skipIndex(s string) (string, bool) {
+	if len(s) < 2 || s[0] != '[' {
+		return s, false
+	}
+	if s[1] == '"' {
+		i := 2
+		for i < len(s) {
+			switch s[i] {
+			case '\\':
+				i += 2
+				continue
+			case '"':
+				if i+1 < len(s) && s[i+1] == ']' {
+					return s[i+2:], true
+				}
+				return s, false
+			}
+			i++
+		}
+		return s, false
+	}
+	end := strings.IndexByte(s, ']')
+	if end < 0 {
+		return s, false
+	}
+	return s[end+1:], true
+}
+
+// scope is a module instance's configuration and how it was called.
+type scope struct {
+	mod    *cfgModule
+	call   *cfgCall // nil for the root module
+	parent *scope
+	prefix string // "module.a.module.b." for child modules, "" at the root
+}
+
+// scopeFor finds the configuration scope of a module address.
+func (c *cfgRoot) scopeFor(moduleAddr string) (*scope, bool) {
+	sc := &scope{mod: &c.RootModule}
+	if moduleAddr == "" {
+		return sc, true
+	}
+	calls, ok := moduleCalls(moduleAddr)
+	if !ok {
+		return nil, false
+	}
+	for _, name := range calls {
+		call, ok := sc.mod.ModuleCalls[name]
+		if !ok {
+			return nil, false
+		}
+		sc = &scope{mod: &call.Module, call: &call, parent: sc, prefix: sc.prefix + "module." + name + "."}
+	}
+	return sc, true
+}
+
+// resource finds a managed resource's configuration in a module.
+func (m *cfgModule) resource(typ, name string) *cfgResource {
+	for i := range m.Resources {
+		r := &m.Resources[i]
+		if r.Type == typ && r.Name == name && (r.Mode == "managed" || r.Mode == "") {
+			return r
+		}
+	}
+	return nil
+}
+
+// exprAt finds the expression behind an attribute path: the attribute's own
+// expression for a plain attribute (deeper steps index into its value), or
+// the attribute inside a nested block for block paths such as
+// metadata[0].name. Blocks that cannot be indexed are merged.
+func exprAt(exprs map[string]json.RawMessage, p Path) (cfgExpr, bool) {
+	if len(p) == 0 {
+		return cfgExpr{}, false
+	}
+	name, ok := p[0].(string)
+	if !ok {
+		return cfgExpr{}, false
+	}
+	raw, ok := exprs[name]
+	if !ok {
+		return cfgExpr{}, false
+	}
+	rest := p[1:]
+	for depth := 0; depth < 64; depth++ {
+		raw = []byte(strings.TrimSpace(string(raw)))
+		if len(raw) == 0 {
+			return cfgExpr{}, false
+		}
+		if raw[0] == '{' {
+			var e cfgExpr
+			if json.Unmarshal(raw, &e) != nil {
+				return cfgExpr{}, false
+			}
+			return e, true
+		}
+		if raw[0] != '[' {
+			return cfgExpr{}, false
+		}
+		var blocks []map[string]json.RawMessage
+		if json.Unmarshal(raw, &blocks) != nil || len(blocks) == 0 {
+			return cfgExpr{}, false
+		}
+		if len(rest) > 0 {
+			if idx, ok := rest[0].(int); ok {
+				if idx < len(blocks) {
+					blocks = blocks[idx : idx+1]
+				}
+				rest = rest[1:]
+			}
+		}
+		if len(rest) == 0 {
+			// The whole block: every expression in it.
+			var merged cfgExpr
+			for _, b := range blocks {
+				for k := range b {
+					if e, ok := exprAt(b, Path{k}); ok {
+						merged.References = append(merged.References, e.References...)
+					}
+				}
+			}
+			return merged, true
+		}
+		attr, ok := rest[0].(string)
+		if !ok {
+			return cfgExpr{}, false
+		}
+		rest = rest[1:]
+		if len(blocks) == 1 {
+			raw, ok = blocks[0][attr]
+			if !ok {
+				return cfgExpr{}, false
+			}
+			continue
+		}
+		var merged cfgExpr
+		found := false
+		for _, b := range blocks {
+			if e, ok := exprAt(b, append(Path{attr}, rest...)); ok {
+				merged.References = append(merged.References, e.References...)
+				found = true
+			}
+		}
+		return merged, found
+	}
+	return cfgExpr{}, false
+}
+
+func exprRefs(raw json.RawMessage) []string {
+	if len(raw) == 0 {
+		return nil
+	}
+	var e cfgExpr
+	if json.Unmarshal(raw, &e) != nil {
+		return nil
+	}
+	return e.References
+}
+
+// resolve follows references to the root module: a module's var.X becomes
+// the caller's expression for X, module.M.O the child's output expression,
+// each.key/each.value the for_each expression they come from. References
+// that cannot be followed further (root variables, locals, data sources,
+// resources) are returned, qualified with their module path when they are
+// inside a child module.
+func (sc *scope) resolve(refs []string, forEach json.RawMessage, depth int, out map[string]bool) {
+	if depth > 64 {
+		return
+	}
+	for _, r := range normalizeRefs(refs) {
+		switch {
+		case strings.HasPrefix(r, "var."):
+			if sc.call == nil {
+				out[r] = true
+				continue
+			}
+			name := refRoot(r[len("var."):])
+			if e, ok := sc.call.Expressions[name]; ok {
+				sc.parent.resolve(exprRefs(e), sc.call.ForEachExpression, depth+1, out)
+			} else {
+				out[sc.prefix+r] = true // the variable's default
+			}
+		case strings.HasPrefix(r, "each."):
+			if forEach != nil {
+				sc.resolve(exprRefs(forEach), nil, depth+1, out)
+			}
+		case r == "count.index" || strings.HasPrefix(r, "path.") || r == "terraform.workspace" || strings.HasPrefix(r, "self."):
+			// Not an input that differs between builds.
+		case strings.HasPrefix(r, "module."):
+			rest := r[len("module."):]
+			name := refRoot(rest)
+			output := ""
+			if after := strings.TrimPrefix(rest[len(name):], "."); after != rest[len(name):] {
+				output = refRoot(after)
+			}
+			call, ok := sc.mod.ModuleCalls[name]
+			if !ok || output == "" {
+				out[sc.prefix+r] = true
+				continue
+			}
+			o, ok := call.Module.Outputs[output]
+			if !ok {
+				out[sc.prefix+r] = true
+				continue
+			}
+			child := &scope{mod: &call.Module, call: &call, parent: sc, prefix: sc.prefix + "module." + name + "."}
+			child.resolve(exprRefs(o.Expression), nil, depth+1, out)
+		default:
+			out[sc.prefix+r] = true
+		}
+	}
+}
+
+// refRoot returns the first name of a traversal: "owner" of "owner.name[0]".
+func refRoot(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' || s[i] == '[' {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+// normalizeRefs drops references that only repeat a prefix of a more
+// specific one in the same list (terraform lists both
+// data.coder_workspace_owner.me.name and data.coder_workspace_owner.me).
+func normalizeRefs(refs []string) []string {
+	var out []string
+	for _, r := range refs {
+		covered := false
+		for _, o := range refs {
+			if len(o) > len(r) && strings.HasPrefix(o, r) && (o[len(r)] == '.' || o[len(r)] == '[') {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			out = append(out, r)
+		}
+	}
+	return out
+}

@@ -1,0 +1,216 @@
+package analyzer
+
+import (
+	"encoding/json"
+	"sort"
+	"strconv"
+)
+
+// eachMember walks the object at the scanner's position (null is an empty
+// object); fn is called for each key and must consume the member's value.
+func (s *scanner) eachMember(fn func(key string) error) error {
+	c, ok := s.skipSpace()
+	if !ok {
+		return s.eofError("")
+	}
+	if c == 'n' {
+		return s.skipValue()
+	}
+	if c != '{' {
+		return s.errorAt(s.pos, ErrInvalid, "expected an object, found "+describe(s.buf[s.pos:s.end]))
+	}
+	s.pos++
+	if c, ok = s.skipSpace(); !ok {
+		return s.eofError("")
+	}
+	if c == '}' {
+		s.pos++
+		return nil
+	}
+	for {
+		key, err := s.readString()
+		if err != nil {
+			return err
+		}
+		if err := s.expect(':', "after object key"); err != nil {
+			return err
+		}
+		if err := fn(key); err != nil {
+			return err
+		}
+		c, ok := s.skipSpace()
+		if !ok {
+			return s.eofError("")
+		}
+		s.pos++
+		if c == '}' {
+			return nil
+		}
+		if c != ',' {
+			return s.errorAt(s.pos-1, ErrNotJSON, "expected ',' or '}' after object member, found "+quoteChar(c))
+		}
+	}
+}
+
+// eachItem walks the array at the scanner's position (null is empty); fn
+// must consume each element.
+func (s *scanner) eachItem(fn func(i int) error) error {
+	c, ok := s.skipSpace()
+	if !ok {
+		return s.eofError("")
+	}
+	if c == 'n' {
+		return s.skipValue()
+	}
+	if c != '[' {
+		return s.errorAt(s.pos, ErrInvalid, "expected an array, found "+describe(s.buf[s.pos:s.end]))
+	}
+	s.pos++
+	if c, ok = s.skipSpace(); !ok {
+		return s.eofError("")
+	}
+	if c == ']' {
+		s.pos++
+		return nil
+	}
+	for i := 0; ; i++ {
+		if err := fn(i); err != nil {
+			return err
+		}
+		c, ok := s.skipSpace()
+		if !ok {
+			return s.eofError("")
+		}
+		s.pos++
+		if c == ']' {
+			return nil
+		}
+		if c != ',' {
+			return s.errorAt(s.pos-1, ErrNotJSON, "expected ',' or ']' after array element, found "+quoteChar(c))
+		}
+	}
+}
+
+// walkPriorState reads prior_state.values, module by module, one resource
+// at a time, collecting the presets the template declares.
+func walkPriorState(s *scanner, a *assembler, where *string) error {
+	return s.eachMember(func(key string) error {
+		if key != "values" {
+			return s.skipValue()
+		}
+		return s.eachMember(func(key string) error {
+			if key != "root_module" {
+				return s.skipValue()
+			}
+			return walkStateModule(s, a, where, 0)
+		})
+	})
+}
+
+func walkStateModule(s *scanner, a *assembler, where *string, depth int) error {
+	if depth > 100 {
+		return s.errorAt(s.pos, ErrInvalid, "modules nested too deep")
+	}
+	return s.eachMember(func(key string) error {
+		switch key {
+		case "resources":
+			return s.eachItem(func(i int) error {
+				*where = "prior_state resource " + strconv.Itoa(i)
+				v, start, err := s.captureValue()
+				if err != nil {
+					return err
+				}
+				return s.fromRaw(a.addStateResource(v), start)
+			})
+		case "child_modules":
+			return s.eachItem(func(int) error { return walkStateModule(s, a, where, depth+1) })
+		}
+		return s.skipValue()
+	})
+}
+
+// stateResource is a resource in a state's values representation.
+type stateResource struct {
+	Address         string          `json:"address"`
+	Mode            string          `json:"mode"`
+	Type            string          `json:"type"`
+	Values          json.RawMessage `json:"values"`
+	SensitiveValues json.RawMessage `json:"sensitive_values"`
+}
+
+type presetValues struct {
+	Name       string         `json:"name"`
+	Default    bool           `json:"default"`
+	Parameters map[string]any `json:"parameters"`
+	Prebuilds  []struct {
+		Instances        int `json:"instances"`
+		ExpirationPolicy []struct {
+			TTL int64 `json:"ttl"`
+		} `json:"expiration_policy"`
+		Scheduling []struct {
+			Timezone string `json:"timezone"`
+			Schedule []struct {
+				Cron      string `json:"cron"`
+				Instances int    `json:"instances"`
+			} `json:"schedule"`
+		} `json:"scheduling"`
+	} `json:"prebuilds"`
+}
+
+// addStateResource keeps data.coder_workspace_preset resources as presets.
+func (a *assembler) addStateResource(v []byte) error {
+	var typ, mode string
+	err := objectEach(v, func(key string, _ int, val []byte, off int) (bool, error) {
+		var err error
+		switch key {
+		case "type":
+			typ, err = asString(val)
+		case "mode":
+			mode, err = asString(val)
+		}
+		if err != nil {
+			return true, inField(rebase(err, off), key)
+		}
+		return typ != "" && mode != "", nil
+	})
+	if err != nil || typ != "coder_workspace_preset" || mode != "data" {
+		return err
+	}
+	// A preset whose shape this version does not understand is reported
+	// as a warning: it must not stop the analysis of the plan.
+	var r stateResource
+	if err := json.Unmarshal(v, &r); err != nil {
+		a.rep.Warnings = append(a.rep.Warnings, "a coder_workspace_preset in prior_state could not be read: "+err.Error())
+		return nil
+	}
+	var pv presetValues
+	if err := json.Unmarshal(r.Values, &pv); err != nil {
+		a.rep.Warnings = append(a.rep.Warnings, r.Address+": preset values could not be read: "+err.Error())
+		return nil
+	}
+	p := Preset{Resource: r.Address, Name: pv.Name, Default: pv.Default, Parameters: map[string]string{}}
+	for k, val := range pv.Parameters {
+		if markedAt(r.SensitiveValues, Path{"parameters", k}) {
+			p.Parameters[k] = SensitiveValue
+			continue
+		}
+		raw, _ := json.Marshal(val)
+		p.Parameters[k] = renderValue(raw, 0)
+	}
+	if len(pv.Prebuilds) > 0 {
+		pb := pv.Prebuilds[0]
+		p.Instances = pb.Instances
+		if len(pb.ExpirationPolicy) > 0 {
+			p.TTLSeconds = pb.ExpirationPolicy[0].TTL
+		}
+		if len(pb.Scheduling) > 0 {
+			p.Timezone = pb.Scheduling[0].Timezone
+			for _, sch := range pb.Scheduling[0].Schedule {
+				p.Schedules = append(p.Schedules, PresetSchedule{Cron: sch.Cron, Instances: sch.Instances})
+			}
+		}
+	}
+	a.rep.Presets = append(a.rep.Presets, p)
+	sort.SliceStable(a.rep.Presets, func(i, j int) bool { return a.rep.Presets[i].Resource < a.rep.Presets[j].Resource })
+	return nil
+}

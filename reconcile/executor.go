@@ -1,0 +1,50 @@
+package reconcile
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+)
+
+// JobKind is what an executor is asked to do.
+type JobKind string
+
+// Job kinds.
+const (
+	JobCreate JobKind = "create"
+	JobDelete JobKind = "delete"
+	JobClaim  JobKind = "claim"
+)
+
+// Job is one build for an executor to carry out.
+type Job struct {
+	Kind          JobKind
+	BuildID       uuid.UUID
+	WorkspaceID   uuid.UUID
+	WorkspaceName string
+	PresetID      uuid.UUID
+	Preset        string
+	TemplateID    uuid.UUID
+	Template      string
+	Organization  string
+	VersionID     uuid.UUID
+	Version       string
+	Parameters    map[string]string
+	// Owner is the workspace's owner (PrebuildsOwner until claimed).
+	Owner string
+	// Claimant is the user a claim hands the workspace to.
+	Claimant string
+}
+
+// JobResult is what a job left behind.
+type JobResult struct {
+	// Log is the job's output, bounded.
+	Log string
+	// PlanPath is the plan the job wrote (claims), "" when none.
+	PlanPath string
+}
+
+// Executor carries out builds. A nil error means the build succeeded.
+type Executor interface {
+	Run(ctx context.Context, job Job) (JobResult, error)
+}

@@ -1,0 +1,686 @@
+// Package storetest is the conformance suite every reconcile.Store
+// implementation passes: the same tests run against SQLite and PostgreSQL.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/claimdrift/claimdrift/analyzer"
+	"github.com/claimdrift/claimdrift/notify"
+	"github.com/claimdrift/claimdrift/reconcile"
+	"github.com/google/uuid"
+)
+
+// Store is what the suite tests: the pool store and the outbox.
+type Store interface {
+	reconcile.Store
+	notify.Outbox
+}
+
+// NewDB creates a fresh, empty database for one test and returns a
+// function that opens a new handle on it (a second handle stands for a
+// second process). Handles are closed by the suite.
+type NewDB func(t *testing.T) (open func() Store)
+
+// T0 is the suite's clock origin.
+var T0 = time.Date(2026, 3, 2, 10, 30, 0, 0, time.UTC)
+
+// Run runs the whole suite.
+func Run(t *testing.T, newDB NewDB) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, open func() Store)
+	}{
+		{"ImportTemplate", testImportTemplate},
+		{"SavePreset", testSavePreset},
+		{"PassCreatesAndBuildsFinish", testPass},
+		{"ResumePreset", testResumePreset},
+		{"Claim", testClaim},
+		{"ConcurrentClaims", testConcurrentClaims},
+		{"TwoReconcilersNeverOvercreate", testTwoReconcilers},
+		{"TrackIdempotent", testTrackIdempotent},
+		{"TrackUnknownBuild", testTrackUnknownBuild},
+		{"Outbox", testOutbox},
+		{"OutboxDispatcherOnce", testOutboxDispatcher},
+		{"Counters", testCounters},
+		{"Reopen", testReopen},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			open := newDB(t)
+			opened := func() Store {
+				s := open()
+				t.Cleanup(func() { s.Close() })
+				return s
+			}
+			tt.fn(t, opened)
+		})
+	}
+}
+
+func ctx(t *testing.T) context.Context { return t.Context() }
+
+// seed imports template "tpl" with version v1 and preset "small".
+func seed(t *testing.T, s Store, desired int) (reconcile.ImportResult, reconcile.Preset) {
+	t.Helper()
+	res, err := s.ImportTemplate(ctx(t), reconcile.TemplateImport{Name: "tpl", Organization: "acme", Version: "v1", Now: T0,
+		Presets: []reconcile.PresetSpec{{Name: "small", Parameters: map[string]string{"cpu": "2"}, DesiredInstances: desired, TTL: 24 * time.Hour}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, res.Presets[0]
+}
+
+// fill runs one pass creating the missing prebuilds of every preset and
+// finishes their builds with status.
+func fill(t *testing.T, s Store, now time.Time, status reconcile.BuildStatus) []reconcile.Build {
+	t.Helper()
+	builds, err := s.Pass(ctx(t), now, 20, func(snap reconcile.Snapshot) (reconcile.PassWrite, error) {
+		return planAll(snap, now), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range builds {
+		if err := s.StartBuild(ctx(t), b.ID, now); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.FinishBuild(ctx(t), b.ID, status, "log of "+b.ID.String(), now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return builds
+}
+
+func planAll(snap reconcile.Snapshot, now time.Time) reconcile.PassWrite {
+	var w reconcile.PassWrite
+	for _, ps := range snap.Presets {
+		plan := reconcile.CalculateActions(ps, now, reconcile.DefaultPolicy())
+		for _, a := range plan.Actions {
+			switch a.Kind {
+			case reconcile.ActionCreate:
+				w.Creates = append(w.Creates, reconcile.CreateSpec{PresetID: a.PresetID, TemplateID: ps.Template.ID, VersionID: a.VersionID})
+			case reconcile.ActionDelete:
+				w.Deletes = append(w.Deletes, reconcile.DeleteSpec{WorkspaceID: a.WorkspaceID, PresetID: a.PresetID, VersionID: a.VersionID})
+			case reconcile.ActionCancel:
+				w.Cancels = append(w.Cancels, a.BuildID)
+			}
+		}
+	}
+	return w
+}
+
+func presetSnap(t *testing.T, s Store, now time.Time, id uuid.UUID) reconcile.PresetSnapshot {
+	t.Helper()
+	snap, err := s.Snapshot(ctx(t), now, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ps := range snap.Presets {
+		if ps.Preset.ID == id {
+			return ps
+		}
+	}
+	t.Fatalf("preset %s not in snapshot", id)
+	return reconcile.PresetSnapshot{}
+}
+
+func testImportTemplate(t *testing.T, open func() Store) {
+	s := open()
+	res, p := seed(t, s, 2)
+	if res.Template.Name != "tpl" || res.Template.Organization != "acme" || res.Version.Name != "v1" || res.Template.ActiveVersionID != res.Version.ID {
+		t.Fatalf("import = %+v", res)
+	}
+	if p.Parameters["cpu"] != "2" || p.DesiredInstances != 2 || p.TTL != 24*time.Hour || p.Status != reconcile.StatusHealthy {
+		t.Fatalf("preset = %+v", p)
+	}
+	// Same version again: nothing new, preset updated in place.
+	again, err := s.ImportTemplate(ctx(t), reconcile.TemplateImport{Name: "tpl", Organization: "acme", Version: "v1", Now: T0,
+		Presets: []reconcile.PresetSpec{{Name: "small", DesiredInstances: 3}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Template.ID != res.Template.ID || again.Version.ID != res.Version.ID || again.Presets[0].ID != p.ID || again.Presets[0].DesiredInstances != 3 {
+		t.Fatalf("re-import = %+v", again)
+	}
+	// A new version (auto-named) becomes active.
+	v2, err := s.ImportTemplate(ctx(t), reconcile.TemplateImport{Name: "tpl", Organization: "acme", Now: T0.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v2.Version.Name != "v2" || v2.Version.ID == res.Version.ID {
+		t.Fatalf("new version = %+v", v2.Version)
+	}
+	ps := presetSnap(t, s, T0, p.ID)
+	if ps.ActiveVersion.ID != v2.Version.ID || ps.Template.ActiveVersionID != v2.Version.ID {
+		t.Fatalf("active version = %s, want %s", ps.ActiveVersion.ID, v2.Version.ID)
+	}
+}
+
+func testSavePreset(t *testing.T, open func() Store) {
+	s := open()
+	seed(t, s, 1)
+	p, err := s.SavePreset(ctx(t), reconcile.PresetSpec{TemplateName: "tpl", Name: "big", DesiredInstances: 4, Timezone: "Europe/Paris",
+		Schedules: []reconcile.Schedule{{Cron: "* 8-18 * * 1-5", Instances: 6}}, Now: T0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Timezone != "Europe/Paris" || len(p.Schedules) != 1 || p.Schedules[0].Instances != 6 || len(p.Parameters) != 0 {
+		t.Fatalf("preset = %+v", p)
+	}
+	list, err := s.Presets(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, pi := range list {
+		names = append(names, pi.Template.Name+"/"+pi.Preset.Name)
+	}
+	if fmt.Sprint(names) != "[tpl/big tpl/small]" {
+		t.Fatalf("presets = %v", names)
+	}
+	if _, err := s.SavePreset(ctx(t), reconcile.PresetSpec{TemplateName: "nope", Name: "x", Now: T0}); !errors.Is(err, reconcile.ErrNotFound) {
+		t.Fatalf("unknown template: %v, want ErrNotFound", err)
+	}
+	if _, err := s.ImportTemplate(ctx(t), reconcile.TemplateImport{Name: "tpl", Organization: "other", Version: "v1", Now: T0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SavePreset(ctx(t), reconcile.PresetSpec{TemplateName: "tpl", Name: "x", Now: T0}); !errors.Is(err, reconcile.ErrAmbiguous) {
+		t.Fatalf("template in two organizations: %v, want ErrAmbiguous", err)
+	}
+	if _, err := s.SavePreset(ctx(t), reconcile.PresetSpec{TemplateName: "tpl", Organization: "other", Name: "x", Now: T0}); err != nil {
+		t.Fatalf("with organization: %v", err)
+	}
+}
+
+func testPass(t *testing.T, open func() Store) {
+	s := open()
+	_, p := seed(t, s, 3)
+	builds, err := s.Pass(ctx(t), T0, 20, func(snap reconcile.Snapshot) (reconcile.PassWrite, error) {
+		return planAll(snap, T0), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(builds) != 3 {
+		t.Fatalf("pass recorded %d builds, want 3", len(builds))
+	}
+	ps := presetSnap(t, s, T0, p.ID)
+	if len(ps.InProgress) != 3 || len(ps.Prebuilds) != 0 {
+		t.Fatalf("in progress %d, prebuilds %d; want 3, 0", len(ps.InProgress), len(ps.Prebuilds))
+	}
+	if plan := reconcile.CalculateActions(ps, T0, reconcile.DefaultPolicy()); len(plan.Actions) != 0 {
+		t.Fatalf("second pass would act: %+v", plan.Actions)
+	}
+	// One succeeds, one fails, one is still running.
+	for i, st := range []reconcile.BuildStatus{reconcile.BuildSucceeded, reconcile.BuildFailed} {
+		if err := s.StartBuild(ctx(t), builds[i].ID, T0); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.FinishBuild(ctx(t), builds[i].ID, st, "output", T0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.StartBuild(ctx(t), builds[0].ID, T0); !errors.Is(err, reconcile.ErrNotFound) {
+		t.Fatalf("starting a finished build: %v, want ErrNotFound", err)
+	}
+	if err := s.FinishBuild(ctx(t), builds[0].ID, reconcile.BuildFailed, "", T0); !errors.Is(err, reconcile.ErrNotFound) {
+		t.Fatalf("finishing a finished build: %v, want ErrNotFound", err)
+	}
+	ps = presetSnap(t, s, T0.Add(time.Minute), p.ID)
+	if len(ps.Prebuilds) != 1 || ps.Prebuilds[0].WorkspaceID != builds[0].WorkspaceID {
+		t.Fatalf("prebuilds = %+v", ps.Prebuilds)
+	}
+	if len(ps.InProgress) != 1 || ps.InProgress[0].BuildID != builds[2].ID {
+		t.Fatalf("in progress = %+v", ps.InProgress)
+	}
+	if len(ps.Creates) != 2 || ps.Creates[0].Status == ps.Creates[1].Status {
+		t.Fatalf("create history = %+v", ps.Creates)
+	}
+	// Delete the prebuild: a pending delete build, then the workspace is gone.
+	dels, err := s.Pass(ctx(t), T0.Add(2*time.Minute), 20, func(reconcile.Snapshot) (reconcile.PassWrite, error) {
+		return reconcile.PassWrite{Deletes: []reconcile.DeleteSpec{{WorkspaceID: builds[0].WorkspaceID, PresetID: p.ID, VersionID: builds[0].TemplateVersionID}},
+			Cancels: []uuid.UUID{builds[2].ID}}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dels) != 1 || dels[0].Transition != reconcile.TransitionDelete || dels[0].Number != 2 {
+		t.Fatalf("delete builds = %+v", dels)
+	}
+	ps = presetSnap(t, s, T0.Add(2*time.Minute), p.ID)
+	if len(ps.Prebuilds) != 0 || len(ps.InProgress) != 1 || ps.InProgress[0].Transition != reconcile.TransitionDelete {
+		t.Fatalf("after delete pass: prebuilds %+v in progress %+v (the running create was canceled only if pending)", ps.Prebuilds, ps.InProgress)
+	}
+	if err := s.FinishBuild(ctx(t), dels[0].ID, reconcile.BuildSucceeded, "", T0.Add(3*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if ps = presetSnap(t, s, T0.Add(3*time.Minute), p.ID); len(ps.Prebuilds)+len(ps.InProgress) != 0 {
+		t.Fatalf("after delete: %+v %+v", ps.Prebuilds, ps.InProgress)
+	}
+}
+
+func testResumePreset(t *testing.T, open func() Store) {
+	s := open()
+	res, p := seed(t, s, 1)
+	if _, err := s.Pass(ctx(t), T0, 20, func(reconcile.Snapshot) (reconcile.PassWrite, error) {
+		return reconcile.PassWrite{Statuses: []reconcile.StatusChange{{PresetID: p.ID, Status: reconcile.StatusHardLimited, Reason: "failing", VersionID: res.Version.ID}}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ps := presetSnap(t, s, T0, p.ID)
+	if ps.Preset.Status != reconcile.StatusHardLimited || ps.Preset.StatusReason != "failing" || ps.Preset.StatusVersionID != res.Version.ID {
+		t.Fatalf("status not recorded: %+v", ps.Preset)
+	}
+	if err := s.ResumePreset(ctx(t), p.ID, T0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	ps = presetSnap(t, s, T0, p.ID)
+	if ps.Preset.Status != reconcile.StatusHealthy || !ps.Preset.ResumedAt.Equal(T0.Add(time.Minute)) {
+		t.Fatalf("after resume: %+v", ps.Preset)
+	}
+	if err := s.ResumePreset(ctx(t), uuid.New(), T0); !errors.Is(err, reconcile.ErrNotFound) {
+		t.Fatalf("resume unknown: %v", err)
+	}
+}
+
+func testClaim(t *testing.T, open func() Store) {
+	s := open()
+	_, p := seed(t, s, 2)
+	if _, err := s.Claim(ctx(t), reconcile.ClaimRequest{PresetID: p.ID, User: "alice", Now: T0}); !errors.Is(err, reconcile.ErrNoClaimablePrebuilds) {
+		t.Fatalf("claim on empty pool: %v", err)
+	}
+	builds := fill(t, s, T0, reconcile.BuildSucceeded)
+	c, err := s.Claim(ctx(t), reconcile.ClaimRequest{PresetID: p.ID, User: "alice", Name: "alice-dev", Now: T0.Add(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Workspace.Owner != "alice" || c.Workspace.Name != "alice-dev" || c.Build.Stage != reconcile.StageClaim || c.Build.Number != 2 || c.Build.Initiator != "alice" {
+		t.Fatalf("claimed = %+v", c)
+	}
+	if c.Workspace.ID != builds[0].WorkspaceID && c.Workspace.ID != builds[1].WorkspaceID {
+		t.Fatalf("claimed workspace %s is not a prebuild", c.Workspace.ID)
+	}
+	ps := presetSnap(t, s, T0.Add(time.Minute), p.ID)
+	if len(ps.Prebuilds) != 1 || len(ps.Claims) != 1 || ps.Claims[0].BuildID != c.Build.ID || ps.Claims[0].Replaced {
+		t.Fatalf("after claim: prebuilds %d claims %+v", len(ps.Prebuilds), ps.Claims)
+	}
+	// Expired prebuilds are not handed out.
+	if _, err := s.Claim(ctx(t), reconcile.ClaimRequest{PresetID: p.ID, User: "bob", Now: T0.Add(25 * time.Hour)}); !errors.Is(err, reconcile.ErrNoClaimablePrebuilds) {
+		t.Fatalf("claim of an expired prebuild: %v", err)
+	}
+	// Prebuilds of an inactive version are not handed out.
+	if _, err := s.ImportTemplate(ctx(t), reconcile.TemplateImport{Name: "tpl", Organization: "acme", Version: "v2", Now: T0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Claim(ctx(t), reconcile.ClaimRequest{PresetID: p.ID, User: "bob", Now: T0.Add(time.Minute)}); !errors.Is(err, reconcile.ErrNoClaimablePrebuilds) {
+		t.Fatalf("claim of an old-version prebuild: %v", err)
+	}
+	if _, err := s.Claim(ctx(t), reconcile.ClaimRequest{PresetID: uuid.New(), User: "bob", Now: T0}); !errors.Is(err, reconcile.ErrNotFound) {
+		t.Fatalf("claim of unknown preset: %v", err)
+	}
+}
+
+func testConcurrentClaims(t *testing.T, open func() Store) {
+	s := open()
+	_, p := seed(t, s, 20)
+	fill(t, s, T0, reconcile.BuildSucceeded)
+	if n := len(presetSnap(t, s, T0, p.ID).Prebuilds); n != 20 {
+		t.Fatalf("%d prebuilds ready, want 20", n)
+	}
+	var (
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		won       = map[uuid.UUID]string{}
+		none      int
+		otherErrs []error
+	)
+	start := make(chan struct{})
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			user := fmt.Sprintf("user%02d", i)
+			c, err := s.Claim(context.Background(), reconcile.ClaimRequest{PresetID: p.ID, User: user, Now: T0.Add(time.Minute)})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case errors.Is(err, reconcile.ErrNoClaimablePrebuilds):
+				none++
+			case err != nil:
+				otherErrs = append(otherErrs, err)
+			default:
+				if prev, dup := won[c.Workspace.ID]; dup {
+					otherErrs = append(otherErrs, fmt.Errorf("workspace %s claimed by %s and %s", c.Workspace.ID, prev, user))
+				}
+				won[c.Workspace.ID] = user
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if len(otherErrs) > 0 {
+		t.Fatalf("errors: %v", otherErrs)
+	}
+	if len(won) != 20 || none != 30 {
+		t.Fatalf("%d distinct successes and %d ErrNoClaimablePrebuilds, want 20 and 30", len(won), none)
+	}
+	ps := presetSnap(t, s, T0.Add(time.Minute), p.ID)
+	if len(ps.Prebuilds) != 0 || len(ps.Claims) != 20 {
+		t.Fatalf("after claims: %d prebuilds, %d claims", len(ps.Prebuilds), len(ps.Claims))
+	}
+}
+
+func testTwoReconcilers(t *testing.T, open func() Store) {
+	a, b := open(), open()
+	_, p := seed(t, a, 5)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	created := 0
+	for _, s := range []Store{a, b, a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			builds, err := s.Pass(context.Background(), T0, 20, func(snap reconcile.Snapshot) (reconcile.PassWrite, error) {
+				time.Sleep(20 * time.Millisecond) // widen the race window
+				return planAll(snap, T0), nil
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && !errors.Is(err, reconcile.ErrPassLocked) {
+				errs = append(errs, err)
+			}
+			created += len(builds)
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if created != 5 {
+		t.Fatalf("concurrent passes created %d prebuilds, want exactly 5", created)
+	}
+	if n := len(presetSnap(t, a, T0, p.ID).InProgress); n != 5 {
+		t.Fatalf("%d builds in progress, want 5", n)
+	}
+}
+
+func sampleReplacements() []analyzer.Replacement {
+	return []analyzer.Replacement{
+		{Resource: "docker_container.main[0]", Type: "docker_container", Name: "main", Provider: "registry.terraform.io/kreuzwerker/docker",
+			Reason: "replace_because_cannot_update", Order: analyzer.OrderDestroyBeforeCreate, Paths: []string{"env", "name"},
+			Changes: []analyzer.Change{{Path: "name", Before: "ws-prebuilds-1", After: "ws-alice-1"}, {Path: "env", Before: analyzer.SensitiveValue, After: analyzer.SensitiveValue}}},
+		{Resource: "terraform_data.marker", Type: "terraform_data", Name: "marker", Reason: "replace_by_triggers", Paths: []string{}},
+	}
+}
+
+func notifyFor(reps []analyzer.Replacement) func(reconcile.BuildContext) []notify.Message {
+	return func(bc reconcile.BuildContext) []notify.Message {
+		n := notify.Notification{Kind: notify.KindResourceReplaced, CreatedAt: T0, Organization: bc.Organization, Template: bc.Template, Version: bc.Version,
+			Preset: bc.Preset, WorkspaceID: bc.WorkspaceID, Workspace: bc.WorkspaceName, Claimant: bc.Owner, BuildID: bc.BuildID, Replacements: reps}
+		return []notify.Message{notify.NewMessage(n, "")}
+	}
+}
+
+func testTrackIdempotent(t *testing.T, open func() Store) {
+	s := open()
+	_, p := seed(t, s, 1)
+	fill(t, s, T0, reconcile.BuildSucceeded)
+	c, err := s.Claim(ctx(t), reconcile.ClaimRequest{PresetID: p.ID, User: "alice", Now: T0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reps := sampleReplacements()
+	req := reconcile.TrackRequest{WorkspaceID: c.Workspace.ID, BuildID: c.Build.ID, Replacements: reps, Now: T0, Notify: notifyFor(reps)}
+	first, err := s.TrackReplacements(ctx(t), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !first.New || first.Replacements != 2 || first.Queued != 1 {
+		t.Fatalf("first track = %+v", first)
+	}
+	bc := first.Build
+	if bc.Organization != "acme" || bc.Template != "tpl" || bc.Version != "v1" || bc.Preset != "small" || bc.Owner != "alice" || bc.Stage != reconcile.StageClaim {
+		t.Fatalf("build context = %+v", bc)
+	}
+	second, err := s.TrackReplacements(ctx(t), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.New || second.Replacements != 2 || second.Queued != 0 {
+		t.Fatalf("second track = %+v, want no change", second)
+	}
+	msgs, err := s.ClaimDue(ctx(t), "o", T0.Add(time.Second), time.Minute, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 {
+		t.Fatalf("%d outbox messages, want 1", len(msgs))
+	}
+	n := msgs[0].Notification
+	if n.Kind != notify.KindResourceReplaced || n.BuildID != c.Build.ID || len(n.Replacements) != 2 || n.Replacements[0].Changes[1].Before != analyzer.SensitiveValue {
+		t.Fatalf("queued notification = %+v", n)
+	}
+	ps := presetSnap(t, s, T0, p.ID)
+	if len(ps.Claims) != 1 || !ps.Claims[0].Replaced {
+		t.Fatalf("claims = %+v, want one that replaced", ps.Claims)
+	}
+	// A wrong workspace for a known build is refused.
+	bad := req
+	bad.WorkspaceID = uuid.New()
+	if _, err := s.TrackReplacements(ctx(t), bad); !errors.Is(err, reconcile.ErrNotFound) {
+		t.Fatalf("mismatched workspace: %v", err)
+	}
+}
+
+func testTrackUnknownBuild(t *testing.T, open func() Store) {
+	s := open()
+	_, p := seed(t, s, 1)
+	ws, build := uuid.New(), uuid.New()
+	req := reconcile.TrackRequest{WorkspaceID: ws, BuildID: build, Claimant: "carol", Replacements: nil, Now: T0, Notify: notifyFor(nil)}
+	if _, err := s.TrackReplacements(ctx(t), req); !errors.Is(err, reconcile.ErrNotFound) {
+		t.Fatalf("unknown build without preset: %v", err)
+	}
+	req.PresetID = p.ID
+	res, err := s.TrackReplacements(ctx(t), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.New || res.Replacements != 0 || res.Queued != 0 || res.Build.Owner != "carol" || res.Build.Preset != "small" {
+		t.Fatalf("track without replacements = %+v", res)
+	}
+	// Tracked once with nothing replaced: a later track changes nothing.
+	req.Replacements = sampleReplacements()
+	res, err = s.TrackReplacements(ctx(t), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.New || res.Replacements != 0 {
+		t.Fatalf("re-track = %+v", res)
+	}
+	msgs, _ := s.ClaimDue(ctx(t), "o", T0, time.Minute, 10)
+	if len(msgs) != 0 {
+		t.Fatalf("%d notifications for a build that replaced nothing", len(msgs))
+	}
+}
+
+func testOutbox(t *testing.T, open func() Store) {
+	s := open()
+	n := notify.Notification{Kind: notify.KindPresetHardLimited, CreatedAt: T0, Template: "tpl", Preset: "small", PresetID: uuid.New(), Reason: "failing"}
+	m1, m2 := notify.NewMessage(n, "a"), notify.NewMessage(n, "b")
+	dup := notify.NewMessage(n, "a")
+	if err := s.Enqueue(ctx(t), []notify.Message{m1, m2, dup}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ClaimDue(ctx(t), "one", T0, time.Minute, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Attempts != 1 || got[0].Notification.Reason != "failing" {
+		t.Fatalf("first claim = %+v", got)
+	}
+	rest, err := s.ClaimDue(ctx(t), "two", T0, time.Minute, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rest) != 1 || rest[0].ID == got[0].ID {
+		t.Fatalf("second owner got %+v, want only the other message (duplicate dropped, leased skipped)", rest)
+	}
+	if err := s.MarkDelivered(ctx(t), got[0].ID, "two", T0); !errors.Is(err, notify.ErrLeaseLost) {
+		t.Fatalf("mark by non-owner: %v", err)
+	}
+	if err := s.MarkDelivered(ctx(t), got[0].ID, "one", T0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkRetry(ctx(t), rest[0].ID, "two", T0.Add(time.Hour), "down"); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := s.ClaimDue(ctx(t), "one", T0.Add(time.Minute), time.Minute, 10); len(again) != 0 {
+		t.Fatalf("retry claimed before due: %+v", again)
+	}
+	again, err := s.ClaimDue(ctx(t), "one", T0.Add(time.Hour), time.Minute, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again) != 1 || again[0].Attempts != 2 {
+		t.Fatalf("retry = %+v", again)
+	}
+	// An expired lease can be taken over; the old owner then loses.
+	taken, err := s.ClaimDue(ctx(t), "three", T0.Add(time.Hour+2*time.Minute), time.Minute, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(taken) != 1 {
+		t.Fatalf("expired lease not taken over: %+v", taken)
+	}
+	if err := s.MarkDead(ctx(t), again[0].ID, "one", T0, "x"); !errors.Is(err, notify.ErrLeaseLost) {
+		t.Fatalf("old owner after takeover: %v", err)
+	}
+	if err := s.MarkDead(ctx(t), taken[0].ID, "three", T0, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := s.ClaimDue(ctx(t), "x", T0.Add(48*time.Hour), time.Minute, 10); len(left) != 0 {
+		t.Fatalf("delivered or dead messages claimed again: %+v", left)
+	}
+}
+
+func testOutboxDispatcher(t *testing.T, open func() Store) {
+	a, b := open(), open()
+	var msgs []notify.Message
+	for i := range 40 {
+		n := notify.Notification{Kind: notify.KindResourceReplaced, CreatedAt: T0, WorkspaceID: uuid.New(), BuildID: uuid.New(), Template: "tpl", Workspace: fmt.Sprint("ws", i)}
+		msgs = append(msgs, notify.NewMessage(n, ""))
+	}
+	if err := a.Enqueue(ctx(t), msgs); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	tr := notify.TransportFunc(func(_ context.Context, m notify.Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		seen[m.DedupKey]++
+		return nil
+	})
+	var wg sync.WaitGroup
+	var errs []error
+	for i, s := range []Store{a, b, a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := notify.NewDispatcher(s, tr, notify.DispatcherOptions{Owner: fmt.Sprint("d", i), Batch: 3, Now: func() time.Time { return T0 }})
+			if _, err := d.DrainOnce(context.Background()); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	var keys []string
+	for k, n := range seen {
+		if n != 1 {
+			t.Errorf("message %s sent %d times", k, n)
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if len(keys) != 40 {
+		t.Fatalf("%d messages sent, want 40", len(keys))
+	}
+}
+
+func testCounters(t *testing.T, open func() Store) {
+	s := open()
+	_, p := seed(t, s, 3)
+	fill(t, s, T0, reconcile.BuildSucceeded)
+	if _, err := s.SavePreset(ctx(t), reconcile.PresetSpec{TemplateName: "tpl", Name: "other", DesiredInstances: 2, Now: T0}); err != nil {
+		t.Fatal(err)
+	}
+	fill(t, s, T0.Add(time.Minute), reconcile.BuildFailed)
+	for _, u := range []string{"a", "b"} {
+		c, err := s.Claim(ctx(t), reconcile.ClaimRequest{PresetID: p.ID, User: u, Now: T0.Add(time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reps := sampleReplacements()
+		if u == "b" {
+			reps = nil
+		}
+		if _, err := s.TrackReplacements(ctx(t), reconcile.TrackRequest{WorkspaceID: c.Workspace.ID, BuildID: c.Build.ID, Replacements: reps, Now: T0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Counters(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byPreset := map[uuid.UUID]reconcile.PresetCounters{}
+	for _, c := range got {
+		byPreset[c.PresetID] = c
+	}
+	if c := byPreset[p.ID]; c.Created != 3 || c.Failed != 0 || c.Claimed != 2 || c.ClaimsReplaced != 1 {
+		t.Errorf("small = %+v, want created 3, claimed 2, replaced 1", c)
+	}
+	if len(got) != 2 {
+		t.Fatalf("counters for %d presets, want 2", len(got))
+	}
+	for id, c := range byPreset {
+		if id != p.ID && (c.Failed != 2 || c.Created != 0) {
+			t.Errorf("other = %+v, want 2 failed", c)
+		}
+	}
+	if err := s.RecordPassDuration(ctx(t), 1500*time.Millisecond, T0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordPassDuration(ctx(t), 250*time.Millisecond, T0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	d, at, err := s.LastPassDuration(ctx(t))
+	if err != nil || d != 250*time.Millisecond || !at.Equal(T0.Add(time.Minute)) {
+		t.Fatalf("last pass = %s at %s (%v)", d, at, err)
+	}
+}
+
+func testReopen(t *testing.T, open func() Store) {
+	s := open()
+	_, p := seed(t, s, 1)
+	fill(t, s, T0, reconcile.BuildSucceeded)
+	s.Close()
+	// Opening again applies no migration twice and keeps the data.
+	s2 := open()
+	if n := len(presetSnap(t, s2, T0, p.ID).Prebuilds); n != 1 {
+		t.Fatalf("after reopen: %d prebuilds, want 1", n)
+	}
+}
