@@ -23,8 +23,10 @@ type analyzeOptions struct {
 	ignore      []string
 	terraform   string
 	chdir       string
-	maxValueLen int
-	stepSummary string
+	maxValueLen  int
+	stepSummary  string
+	claimRefs    []string
+	statefulType []string
 }
 
 func newAnalyzeCmd(io ioStreams, g *globalOptions) *cobra.Command {
@@ -68,6 +70,8 @@ Sensitive values are never printed. Exit code 2 when anything is replaced,
 	f.StringArrayVar(&o.ignore, "ignore", nil, "drop replacements whose type or address matches this glob ('*' and '?'; repeatable), e.g. 'coder_*'")
 	f.StringVar(&o.terraform, "terraform", "", "terraform or tofu binary to show a binary plan file with")
 	f.StringVar(&o.chdir, "chdir", "", "working directory for 'terraform show' (the initialized directory a binary plan came from)")
+	f.StringArrayVar(&o.claimRefs, "claim-ref", nil, "also treat references matching this glob as claim-sensitive (repeatable), e.g. 'var.owner'")
+	f.StringArrayVar(&o.statefulType, "stateful-type", nil, "also treat resource types matching this glob as holding data: high risk (repeatable)")
 	f.IntVar(&o.maxValueLen, "max-value-len", 0, "shorten before/after values past this many characters (0: 120 in text formats, 1024 in json)")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(render.Formats, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -85,7 +89,7 @@ func runAnalyze(ctx context.Context, o *analyzeOptions, io ioStreams, color bool
 		}
 	}
 	rep, err := loadReport(ctx, o.plan, io.In, planSource{terraform: o.terraform, chdir: o.chdir},
-		analyzer.Options{Ignore: o.ignore, MaxValueLen: jsonValueLen(o)})
+		analyzer.Options{Ignore: o.ignore, MaxValueLen: jsonValueLen(o), ClaimRefs: o.claimRefs, StatefulTypes: o.statefulType})
 	if err != nil {
 		return err
 	}

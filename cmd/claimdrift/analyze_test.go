@@ -324,3 +324,61 @@ func TestBinaryExitCodes(t *testing.T) {
 		}
 	}
 }
+
+func TestAnalyzeAttributionFlags(t *testing.T) {
+	r := runCLI(t, "", nil, "analyze", "--format", "json", "--claim-ref", "var.owner_name", planPath("claim.json"))
+	var rep struct {
+		Replacements []struct {
+			Resource       string `json:"resource"`
+			ClaimSensitive bool   `json:"claim_sensitive"`
+			Risk           string `json:"risk"`
+			Fix            string `json:"fix"`
+			Changes        []struct {
+				References     []string `json:"references"`
+				ClaimSensitive bool     `json:"claim_sensitive"`
+			} `json:"changes"`
+		} `json:"replacements"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, x := range rep.Replacements {
+		if x.Resource == "module.agent.terraform_data.agent" {
+			found = true
+			if !x.ClaimSensitive || x.Risk != "normal" || !strings.Contains(x.Fix, "ignore_changes") ||
+				len(x.Changes) != 1 || x.Changes[0].References[0] != "var.owner_name" {
+				t.Errorf("module.agent replacement: %+v", x)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("module.agent.terraform_data.agent not in report")
+	}
+	r = runCLI(t, "", nil, "analyze", "--stateful-type", "terraform_*", planPath("claim.json"))
+	if !strings.Contains(r.stdout, "risk: high") {
+		t.Errorf("--stateful-type did not raise the risk:\n%s", r.stdout)
+	}
+}
+
+func TestPresetsCommand(t *testing.T) {
+	r := runCLI(t, "", nil, "presets", planPath("providers/docker.json"))
+	if r.code != 0 || !strings.Contains(r.stdout, "Standard (default)") || !strings.Contains(r.stdout, `"* 8-18 * * 1-5"=4`) {
+		t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, "", nil, "presets", "--format", "json", planPath("providers/docker.json"))
+	var out struct {
+		Schema  string `json:"schema"`
+		Presets []struct {
+			Name      string `json:"name"`
+			Instances int    `json:"instances"`
+		} `json:"presets"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out.Schema != "claimdrift.presets/v1" || len(out.Presets) != 2 {
+		t.Errorf("json: %v %+v", err, out)
+	}
+	r = runCLI(t, "", nil, "presets", planPath("claim.json"))
+	if r.code != 0 || !strings.Contains(r.stdout, "no presets") {
+		t.Errorf("exit %d %q", r.code, r.stdout)
+	}
+}

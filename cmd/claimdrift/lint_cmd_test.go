@@ -175,3 +175,23 @@ func TestLintCLIColor(t *testing.T) {
 		t.Error("NO_COLOR: color in output")
 	}
 }
+
+func TestLintCLIDefaultDirAndStdinPlan(t *testing.T) {
+	plan, err := os.ReadFile(filepath.Join(repoRoot, "testdata", "plans", "providers", "docker.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(filepath.Join(repoRoot, "fixtures", "providers", "docker"))
+	r := runCLI(t, string(plan), nil, "lint", "--format", "github", "--plan", "-")
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2; stderr: %s", r.code, r.stderr)
+	}
+	for _, w := range []string{
+		"::error file=main.tf,line=105,col=3,title=claim_forces_replacement%3A docker_container.workspace::",
+		"title=plan_replacement_missed%3A docker_container.workspace[0]::the plan replaces docker_container.workspace[0]",
+	} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("stdout lacks %q:\n%s", w, r.stdout)
+		}
+	}
+}

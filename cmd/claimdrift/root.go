@@ -50,6 +50,7 @@ analyze, problems for lint).`,
 
 	root.AddCommand(newVersionCmd(io))
 	root.AddCommand(newAnalyzeCmd(io, g))
+	root.AddCommand(newPresetsCmd(io))
 	addLintCommands(root, io, g)
 	addPoolCommands(root, io, g)
 	addNotifyCommands(root, io, g)

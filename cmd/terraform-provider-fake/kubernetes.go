@@ -10,10 +10,11 @@ package main
 //     place; uid, resource_version and generation are computed. The SDK
 //     reports these as ["metadata", 0, "name"].
 //   - schema_persistent_volume_claim.go: spec.access_modes (a set) and
-//     storage_class_name are ForceNew; resources.requests can grow in place.
+//     storage_class_name (optional, computed) are ForceNew;
+//     resources.requests can grow in place.
 //   - resource_kubernetes_secret.go: data is a sensitive map; type is
 //     ForceNew.
-//   - schema_container.go: containerFields(isUpdatable) makes a container's
+//   - the container schema, containerFields(isUpdatable), makes a container's
 //     name, image, command and each env entry's name and value ForceNew for
 //     a bare pod (isUpdatable false), so a pod whose second env value
 //     changes is replaced with ["spec", 0, "container", 0, "env", 1,
