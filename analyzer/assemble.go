@@ -65,78 +65,157 @@ func (a *assembler) count(actions []string) {
 }
 
 // resourceChange holds the fields of one resources_changes element that the
-// report uses; raw parts point into the element's bytes.
+// report uses; raw parts point into the element's bytes. String fields are
+// decoded only for the elements the report keeps.
 type resourceChange struct {
-	address, previous, module, mode, typ, name, provider, deposed, reason string
-	actions                                                               []string
-	change                                                                []byte
-	changeOff                                                             int
+	rawAddress, rawPrevious, rawModule, rawType, rawName, rawProvider, rawDeposed, rawReason []byte
+	offs                                                                                     [8]int
+	address, previous, module, typ, name, provider, deposed, reason                          string
+	actions                                                                                  []string
+	change                                                                                   []byte
+	changeOff                                                                                int
 }
 
-// readHeader reads the element's identifying fields and change.actions. With
-// stopEarly it returns as soon as it knows the change is not a replacement.
-func readHeader(v []byte, stopEarly bool) (*resourceChange, error) {
-	rc := &resourceChange{}
-	sawActions := false
-	err := objectEach(v, func(key string, _ int, val []byte, off int) (bool, error) {
-		var err error
-		switch key {
-		case "address":
-			rc.address, err = asString(val)
-		case "previous_address":
-			rc.previous, err = asString(val)
-		case "module_address":
-			rc.module, err = asString(val)
-		case "mode":
-			rc.mode, err = asString(val)
-		case "type":
-			rc.typ, err = asString(val)
-		case "name":
-			rc.name, err = asString(val)
-		case "provider_name":
-			rc.provider, err = asString(val)
-		case "deposed":
-			rc.deposed, err = asString(val)
-		case "action_reason":
-			rc.reason, err = asString(val)
-		case "change":
-			rc.change, rc.changeOff = val, off
-			err = objectEach(val, func(k string, _ int, av []byte, aoff int) (bool, error) {
-				if k != "actions" {
-					return false, nil
-				}
-				acts, err := asStrings(av)
-				if err != nil {
-					return true, inField(rebase(err, aoff), "change.actions")
-				}
-				rc.actions, sawActions = acts, true
-				return true, nil
-			})
-			if err != nil {
-				return true, rebase(err, off)
-			}
-			if !sawActions {
-				return true, invalidAt(off, "change has no actions")
-			}
-			if stopEarly && !isReplace(rc.actions) {
-				return true, nil
-			}
+// fieldNames name the string fields of resourceChange in offs order.
+var fieldNames = [8]string{"address", "previous_address", "module_address", "type", "name", "provider_name", "deposed", "action_reason"}
+
+// decode decodes the string fields kept raw by readHeader.
+func (rc *resourceChange) decode() error {
+	raws := [8][]byte{rc.rawAddress, rc.rawPrevious, rc.rawModule, rc.rawType, rc.rawName, rc.rawProvider, rc.rawDeposed, rc.rawReason}
+	outs := [8]*string{&rc.address, &rc.previous, &rc.module, &rc.typ, &rc.name, &rc.provider, &rc.deposed, &rc.reason}
+	for i, raw := range raws {
+		if raw == nil {
+			continue
 		}
+		v, err := asString(raw)
 		if err != nil {
-			if key != "change" {
-				err = inField(err, key)
-			}
-			return true, rebase(err, off)
+			return inField(rebase(err, rc.offs[i]), fieldNames[i])
 		}
-		return false, nil
-	})
-	if err != nil {
-		return nil, err
+		*outs[i] = v
 	}
-	if rc.change == nil {
-		return nil, invalidAt(0, "resource change has no change object")
+	return nil
+}
+
+// readHeader reads the element's identifying fields and change.actions.
+// With stopEarly it returns as soon as it knows the change is not a
+// replacement, without walking the rest of the element (the before and
+// after values are most of it).
+func readHeader(v []byte, stopEarly bool) (resourceChange, error) {
+	var rc resourceChange
+	it, err := newMemberIter(v)
+	if err != nil {
+		return rc, err
+	}
+	sawActions := false
+	for {
+		key, vs, ok, err := it.next()
+		if err != nil {
+			return rc, err
+		}
+		if !ok {
+			break
+		}
+		slot := -1
+		switch string(key) {
+		case "address":
+			slot = 0
+		case "previous_address":
+			slot = 1
+		case "module_address":
+			slot = 2
+		case "type":
+			slot = 3
+		case "name":
+			slot = 4
+		case "provider_name":
+			slot = 5
+		case "deposed":
+			slot = 6
+		case "action_reason":
+			slot = 7
+		case "change":
+			acts, found, err := findActions(v[vs:])
+			if err != nil {
+				return rc, rebase(err, vs)
+			}
+			if !found {
+				return rc, invalidAt(vs, "change has no actions")
+			}
+			rc.actions, sawActions = acts, true
+			if stopEarly && !isReplace(acts) {
+				return rc, nil
+			}
+		}
+		end, err := skipValue(v, vs)
+		if err != nil {
+			return rc, err
+		}
+		if slot >= 0 {
+			raw := v[vs:end]
+			if len(raw) > 0 && raw[0] != '"' && raw[0] != 'n' {
+				return rc, inField(invalidAt(vs, "expected a string, got "+describe(raw)), fieldNames[slot])
+			}
+			switch slot {
+			case 0:
+				rc.rawAddress = raw
+			case 1:
+				rc.rawPrevious = raw
+			case 2:
+				rc.rawModule = raw
+			case 3:
+				rc.rawType = raw
+			case 4:
+				rc.rawName = raw
+			case 5:
+				rc.rawProvider = raw
+			case 6:
+				rc.rawDeposed = raw
+			case 7:
+				rc.rawReason = raw
+			}
+			rc.offs[slot] = vs
+		}
+		if string(key) == "change" {
+			rc.change, rc.changeOff = v[vs:end], vs
+		}
+		if err := it.advance(end); err != nil {
+			return rc, err
+		}
+	}
+	if rc.change == nil || !sawActions {
+		return rc, invalidAt(0, "resource change has no change object")
 	}
 	return rc, nil
+}
+
+// findActions reads change.actions from the change object that starts b,
+// walking its members only up to "actions" (the first member in
+// Terraform's output).
+func findActions(b []byte) ([]string, bool, error) {
+	it, err := newMemberIter(b)
+	if err != nil {
+		return nil, false, inField(err, "change")
+	}
+	for {
+		key, vs, ok, err := it.next()
+		if err != nil || !ok {
+			return nil, false, err
+		}
+		end, err := skipValue(b, vs)
+		if err != nil {
+			return nil, false, err
+		}
+		if string(key) == "actions" {
+			acts, err := asStrings(b[vs:end])
+			if err != nil {
+				return nil, false, inField(rebase(err, vs), "change.actions")
+			}
+			return acts, true, nil
+		}
+		if err := it.advance(end); err != nil {
+			return nil, false, err
+		}
+	}
 }
 
 // addChange processes one element of resource_changes.
@@ -148,6 +227,9 @@ func (a *assembler) addChange(v []byte) error {
 	a.count(rc.actions)
 	if !isReplace(rc.actions) {
 		return nil
+	}
+	if err := rc.decode(); err != nil {
+		return err
 	}
 	if rc.address == "" {
 		return invalidAt(0, "replaced resource has no address")
@@ -207,8 +289,8 @@ type changeBody struct {
 	replacePathsOff                                              int
 }
 
-func (c *changeBody) collect(key string, _ int, val []byte, off int) (bool, error) {
-	switch key {
+func (c *changeBody) collect(key []byte, _ int, val []byte, off int) (bool, error) {
+	switch string(key) {
 	case "before":
 		c.before = val
 	case "after":
@@ -283,6 +365,9 @@ func parseStep(raw []byte) (any, error) {
 func (a *assembler) addDrift(v []byte) error {
 	rc, err := readHeader(v, false)
 	if err != nil {
+		return err
+	}
+	if err := rc.decode(); err != nil {
 		return err
 	}
 	a.rep.Summary.Drifted++

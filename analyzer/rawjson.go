@@ -41,11 +41,33 @@ func skipSpace(b []byte, i int) int {
 // structural marks the bytes the container skipper must look at.
 var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
 
+// quoteOrEscape marks '"' and '\\', the bytes that end a run of string
+// content.
+var quoteOrEscape = [256]bool{'"': true, '\\': true}
+
+// shortScan is how many bytes the string skippers check one by one before
+// switching to bytes.IndexByte, which is faster on long strings but costs
+// a call per use; most strings in a plan (keys, short values) are short.
+const shortScan = 24
+
 // skipString returns the index just past the string whose opening quote is
 // at b[i].
 func skipString(b []byte, i int) (int, error) {
 	start := i
 	i++
+	// Fast path: a short string without escapes.
+	lim := i + shortScan
+	if lim > len(b) {
+		lim = len(b)
+	}
+	for j := i; j < lim; j++ {
+		if quoteOrEscape[b[j]] {
+			if b[j] == '"' {
+				return j + 1, nil
+			}
+			break
+		}
+	}
 	for {
 		q := bytes.IndexByte(b[i:], '"')
 		if q < 0 {
@@ -167,7 +189,7 @@ func quoteChar(c byte) string {
 // objectEach calls fn for each member of the object b (which must start,
 // after whitespace, with '{'). val is the member's raw value. fn returns
 // stop=true to end the walk early.
-func objectEach(b []byte, fn func(key string, keyOff int, val []byte, valOff int) (stop bool, err error)) error {
+func objectEach(b []byte, fn func(key []byte, keyOff int, val []byte, valOff int) (stop bool, err error)) error {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return invalidAt(i, "expected an object, got "+describe(b[i:]))
@@ -187,9 +209,13 @@ func objectEach(b []byte, fn func(key string, keyOff int, val []byte, valOff int
 		if err != nil {
 			return err
 		}
-		key, err := unquote(b[i:j])
-		if err != nil {
-			return errAt(i, "invalid object key")
+		key := b[i+1 : j-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			k, err := unquote(b[i:j])
+			if err != nil {
+				return errAt(i, "invalid object key")
+			}
+			key = []byte(k)
 		}
 		keyOff := i
 		i = skipSpace(b, j)
@@ -219,6 +245,76 @@ func objectEach(b []byte, fn func(key string, keyOff int, val []byte, valOff int
 			return errAt(i, "expected ',' or '}' after object member")
 		}
 	}
+}
+
+// memberIter walks the members of an object held in memory one at a time,
+// letting the caller look inside a value before (or instead of) skipping it.
+type memberIter struct {
+	b []byte
+	i int
+}
+
+// newMemberIter starts a walk of the object that starts in b.
+func newMemberIter(b []byte) (memberIter, error) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return memberIter{}, invalidAt(i, "expected an object, got "+describe(b[i:]))
+	}
+	return memberIter{b: b, i: skipSpace(b, i+1)}, nil
+}
+
+// next returns the next key (raw, without quotes; escapes decoded when
+// present) and the offset where its value starts; ok is false at the end
+// of the object.
+func (it *memberIter) next() (key []byte, valStart int, ok bool, err error) {
+	b, i := it.b, it.i
+	if i < len(b) && b[i] == '}' {
+		return nil, 0, false, nil
+	}
+	if i >= len(b) {
+		return nil, 0, false, errAt(i, "unexpected end of object")
+	}
+	if b[i] != '"' {
+		return nil, 0, false, errAt(i, "invalid character "+quoteChar(b[i])+" looking for an object key")
+	}
+	j, err := skipString(b, i)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	key = b[i+1 : j-1]
+	if bytes.IndexByte(key, '\\') >= 0 {
+		k, err := unquote(b[i:j])
+		if err != nil {
+			return nil, 0, false, errAt(i, "invalid object key")
+		}
+		key = []byte(k)
+	}
+	j = skipSpace(b, j)
+	if j >= len(b) || b[j] != ':' {
+		return nil, 0, false, errAt(j, "expected ':' after object key")
+	}
+	return key, skipSpace(b, j+1), true, nil
+}
+
+// advance moves past a value that ends at end, and past the ',' after it.
+func (it *memberIter) advance(end int) error {
+	b := it.b
+	i := skipSpace(b, end)
+	if i >= len(b) {
+		return errAt(i, "unexpected end of object")
+	}
+	switch b[i] {
+	case ',':
+		it.i = skipSpace(b, i+1)
+		if it.i < len(b) && b[it.i] == '}' {
+			return errAt(it.i, "unexpected '}' after ','")
+		}
+		return nil
+	case '}':
+		it.i = i
+		return nil
+	}
+	return errAt(i, "expected ',' or '}' after object member")
 }
 
 // arrayEach calls fn for each element of the array b.
@@ -327,10 +423,14 @@ func asStrings(val []byte) ([]string, error) {
 	if len(val) > 0 && val[0] == 'n' {
 		return nil, nil
 	}
-	var out []string
+	out := make([]string, 0, 2)
 	err := arrayEach(val, func(_ int, v []byte, vo int) error {
 		if len(v) > 0 && v[0] == 'n' {
 			return invalidAt(vo, "expected a string, got null")
+		}
+		if s, ok := internAction(v); ok {
+			out = append(out, s)
+			return nil
 		}
 		s, err := asString(v)
 		if err != nil {
@@ -340,6 +440,26 @@ func asStrings(val []byte) ([]string, error) {
 		return nil
 	})
 	return out, err
+}
+
+// internAction returns the action names every plan repeats without
+// allocating a string for each.
+func internAction(raw []byte) (string, bool) {
+	switch string(raw) {
+	case `"create"`:
+		return "create", true
+	case `"delete"`:
+		return "delete", true
+	case `"update"`:
+		return "update", true
+	case `"no-op"`:
+		return "no-op", true
+	case `"read"`:
+		return "read", true
+	case `"forget"`:
+		return "forget", true
+	}
+	return "", false
 }
 
 // rebase moves the offset of a rawError by off, for errors produced while

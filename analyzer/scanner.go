@@ -121,6 +121,9 @@ func (s *scanner) errorAt(i int, kind error, msg string) error {
 // fromRaw converts an error from the raw walkers on buf[start:…] into a
 // *SyntaxError.
 func (s *scanner) fromRaw(err error, start int) error {
+	if err == nil {
+		return nil
+	}
 	var re *rawError
 	if errors.As(err, &re) {
 		return s.errorAt(start+re.off, re.kind, re.msg)
@@ -232,6 +235,21 @@ func (s *scanner) skipValueHere() error {
 // skipString skips the string whose opening quote is at s.pos.
 func (s *scanner) skipString() error {
 	s.pos++
+	// Fast path: a short string without escapes, wholly in the buffer.
+	lim := s.pos + shortScan
+	if lim > s.end {
+		lim = s.end
+	}
+	b := s.buf
+	for j := s.pos; j < lim; j++ {
+		if quoteOrEscape[b[j]] {
+			if b[j] == '"' {
+				s.pos = j + 1
+				return nil
+			}
+			break
+		}
+	}
 	for {
 		b := s.buf[s.pos:s.end]
 		q := bytes.IndexByte(b, '"')

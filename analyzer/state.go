@@ -112,7 +112,7 @@ func walkStateModule(s *scanner, a *assembler, where *string, depth int) error {
 		return s.errorAt(s.pos, ErrInvalid, "modules nested too deep")
 	}
 	return s.eachMember(func(key string) error {
-		switch key {
+		switch string(key) {
 		case "resources":
 			return s.eachItem(func(i int) error {
 				*where = "prior_state resource " + strconv.Itoa(i)
@@ -160,16 +160,16 @@ type presetValues struct {
 // addStateResource keeps data.coder_workspace_preset resources as presets.
 func (a *assembler) addStateResource(v []byte) error {
 	var typ, mode string
-	err := objectEach(v, func(key string, _ int, val []byte, off int) (bool, error) {
+	err := objectEach(v, func(key []byte, _ int, val []byte, off int) (bool, error) {
 		var err error
-		switch key {
+		switch string(key) {
 		case "type":
 			typ, err = asString(val)
 		case "mode":
 			mode, err = asString(val)
 		}
 		if err != nil {
-			return true, inField(rebase(err, off), key)
+			return true, inField(rebase(err, off), string(key))
 		}
 		return typ != "" && mode != "", nil
 	})

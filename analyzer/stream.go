@@ -66,9 +66,9 @@ func (a *assembler) addMessage(v []byte) error {
 	var change, diag []byte
 	var changeOff, diagOff int
 	var version string
-	err := objectEach(v, func(key string, _ int, val []byte, off int) (bool, error) {
+	err := objectEach(v, func(key []byte, _ int, val []byte, off int) (bool, error) {
 		var err error
-		switch key {
+		switch string(key) {
 		case "type":
 			typ, err = asString(val)
 		case "@level":
@@ -104,8 +104,8 @@ func (a *assembler) addMessage(v []byte) error {
 			a.rep.Errored = true
 			summary := message
 			if diag != nil {
-				_ = objectEach(diag, func(k string, _ int, dv []byte, _ int) (bool, error) {
-					if k == "summary" {
+				_ = objectEach(diag, func(k []byte, _ int, dv []byte, _ int) (bool, error) {
+					if string(k) == "summary" {
 						if s, err := asString(dv); err == nil && s != "" {
 							summary = s
 						}
@@ -126,9 +126,9 @@ func (a *assembler) addMessage(v []byte) error {
 func (a *assembler) addStreamChange(drift bool, change []byte) error {
 	var res, prev streamResource
 	var action, reason string
-	err := objectEach(change, func(key string, _ int, val []byte, off int) (bool, error) {
+	err := objectEach(change, func(key []byte, _ int, val []byte, off int) (bool, error) {
 		var err error
-		switch key {
+		switch string(key) {
 		case "resource":
 			res, err = parseStreamResource(val)
 		case "previous_resource":
@@ -187,9 +187,9 @@ func streamActions(action string) []string {
 
 func parseStreamResource(raw []byte) (streamResource, error) {
 	var r streamResource
-	err := objectEach(raw, func(key string, _ int, val []byte, off int) (bool, error) {
+	err := objectEach(raw, func(key []byte, _ int, val []byte, off int) (bool, error) {
 		var err error
-		switch key {
+		switch string(key) {
 		case "addr":
 			r.addr, err = asString(val)
 		case "module":

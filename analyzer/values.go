@@ -42,42 +42,20 @@ const maxChangedKeys = 50
 func changedKeys(before, after []byte, p Path) []string {
 	bv, ok1 := lookup(before, p)
 	av, ok2 := lookup(after, p)
-	if !ok1 || !ok2 {
-		return nil
-	}
-	var b, a any
-	if decodeAny(bv, &b) != nil || decodeAny(av, &a) != nil {
-		return nil
-	}
-	if _, ok := b.(map[string]any); !ok {
-		return nil
-	}
-	if _, ok := a.(map[string]any); !ok {
+	bv, av = bytes.TrimSpace(bv), bytes.TrimSpace(av)
+	if !ok1 || !ok2 || len(bv) == 0 || len(av) == 0 || bv[0] != '{' || av[0] != '{' {
 		return nil
 	}
 	var out []string
-	var walk func(prefix string, x, y any)
-	walk = func(prefix string, x, y any) {
-		xm, xok := x.(map[string]any)
-		ym, yok := y.(map[string]any)
-		if xok && yok {
-			keys := map[string]bool{}
-			for k := range xm {
-				keys[k] = true
-			}
-			for k := range ym {
-				keys[k] = true
-			}
-			for k := range keys {
-				walk(prefix+"["+quoteKey(k)+"]", xm[k], ym[k])
-			}
-			return
+	base := p.String()
+	rawDiff(nil, bv, av, func(sub Path) {
+		var b strings.Builder
+		b.WriteString(base)
+		for _, step := range sub {
+			b.WriteString("[" + quoteKey(step.(string)) + "]")
 		}
-		if !reflect.DeepEqual(x, y) {
-			out = append(out, prefix)
-		}
-	}
-	walk(p.String(), b, a)
+		out = append(out, b.String())
+	}, true, 0)
 	sort.Strings(out)
 	if len(out) > maxChangedKeys {
 		out = append(out[:maxChangedKeys], fmt.Sprintf("(%d more)", len(out)-maxChangedKeys))
@@ -99,8 +77,8 @@ func lookup(raw []byte, p Path) ([]byte, bool) {
 			if skipSpace(cur, 0) >= len(cur) || cur[skipSpace(cur, 0)] != '{' {
 				return nil, false
 			}
-			_ = objectEach(cur, func(k string, _ int, v []byte, _ int) (bool, error) {
-				if k == s {
+			_ = objectEach(cur, func(k []byte, _ int, v []byte, _ int) (bool, error) {
+				if string(k) == s {
 					next, found = v, true
 					return true, nil
 				}
@@ -165,7 +143,7 @@ func containsTrue(raw []byte) bool {
 	case 't':
 		return isTrue(raw)
 	case '{':
-		_ = objectEach(raw, func(_ string, _ int, v []byte, _ int) (bool, error) {
+		_ = objectEach(raw, func(_ []byte, _ int, v []byte, _ int) (bool, error) {
 			found = containsTrue(v)
 			return found, nil
 		})
@@ -230,51 +208,95 @@ func Shorten(s string, max int) string {
 
 // diffPaths returns the rendered paths at which two values differ: object
 // members are compared key by key, lists of the same length element by
-// element; anything else that differs is reported at its own path.
+// element; anything else that differs is reported at its own path. It
+// walks the raw JSON without decoding it.
 func diffPaths(before, after []byte) ([]string, error) {
-	var b, a any
-	if err := decodeAny(before, &b); err != nil {
-		return nil, err
-	}
-	if err := decodeAny(after, &a); err != nil {
-		return nil, err
-	}
 	var out []string
-	var walk func(p Path, x, y any)
-	walk = func(p Path, x, y any) {
-		xm, xok := x.(map[string]any)
-		ym, yok := y.(map[string]any)
-		if xok && yok {
-			keys := map[string]bool{}
-			for k := range xm {
-				keys[k] = true
-			}
-			for k := range ym {
-				keys[k] = true
-			}
-			for k := range keys {
-				walk(append(p[:len(p):len(p)], k), xm[k], ym[k])
-			}
-			return
-		}
-		xl, xok := x.([]any)
-		yl, yok := y.([]any)
-		if xok && yok && len(xl) == len(yl) {
-			for i := range xl {
-				walk(append(p[:len(p):len(p)], i), xl[i], yl[i])
-			}
-			return
-		}
-		if !reflect.DeepEqual(x, y) && len(p) > 0 {
+	rawDiff(nil, before, after, func(p Path) {
+		if len(p) > 0 {
 			out = append(out, p.String())
 		}
-	}
-	walk(nil, b, a)
+	}, false, 0)
 	sort.Strings(out)
 	if out == nil {
 		out = []string{}
 	}
 	return out, nil
+}
+
+// rawDiff calls report for each path below p where x and y differ. With
+// objectsOnly, lists are compared whole.
+func rawDiff(p Path, x, y []byte, report func(Path), objectsOnly bool, depth int) {
+	x, y = bytes.TrimSpace(x), bytes.TrimSpace(y)
+	if depth > 64 {
+		if !jsonEqual(x, y) {
+			report(p)
+		}
+		return
+	}
+	if len(x) > 0 && len(y) > 0 && x[0] == '{' && y[0] == '{' {
+		xm, ym := members(x), members(y)
+		keys := make([]string, 0, len(xm)+len(ym))
+		for k := range xm {
+			keys = append(keys, k)
+		}
+		for k := range ym {
+			if _, ok := xm[k]; !ok {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			rawDiff(append(p[:len(p):len(p)], k), xm[k], ym[k], report, objectsOnly, depth+1)
+		}
+		return
+	}
+	if !objectsOnly && len(x) > 0 && len(y) > 0 && x[0] == '[' && y[0] == '[' {
+		xl, yl := elements(x), elements(y)
+		if len(xl) == len(yl) {
+			for i := range xl {
+				rawDiff(append(p[:len(p):len(p)], i), xl[i], yl[i], report, objectsOnly, depth+1)
+			}
+			return
+		}
+	}
+	if !jsonEqual(x, y) {
+		report(p)
+	}
+}
+
+func members(raw []byte) map[string][]byte {
+	m := map[string][]byte{}
+	_ = objectEach(raw, func(k []byte, _ int, v []byte, _ int) (bool, error) {
+		m[string(k)] = v
+		return false, nil
+	})
+	return m
+}
+
+func elements(raw []byte) [][]byte {
+	var l [][]byte
+	_ = arrayEach(raw, func(_ int, v []byte, _ int) error {
+		l = append(l, v)
+		return nil
+	})
+	return l
+}
+
+// jsonEqual compares two raw JSON values: byte-equal, or equal once
+// decoded (for differences in spacing, escapes or key order).
+func jsonEqual(x, y []byte) bool {
+	if bytes.Equal(x, y) {
+		return true
+	}
+	if len(x) == 0 || len(y) == 0 {
+		return len(x) == len(y) || string(x) == "null" || string(y) == "null"
+	}
+	var a, b any
+	if decodeAny(x, &a) != nil || decodeAny(y, &b) != nil {
+		return false
+	}
+	return reflect.DeepEqual(a, b)
 }
 
 func decodeAny(raw []byte, v *any) error {

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/claimdrift/claimdrift/analyzer"
 	"github.com/google/uuid"
 )
 
@@ -45,7 +44,7 @@ type Notification struct {
 	BuildID     uuid.UUID `json:"build_id"`
 	// Replacements are the replaced resources with paths, reason and
 	// before → after values.
-	Replacements []analyzer.Replacement `json:"replacements,omitempty"`
+	Replacements []Resource `json:"replacements,omitempty"`
 	// Reason explains a preset notification in one sentence.
 	Reason string `json:"reason,omitempty"`
 }

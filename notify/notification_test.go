@@ -31,7 +31,7 @@ func sample() Notification {
 		Workspace:    "alice-dev",
 		Claimant:     "alice",
 		BuildID:      uuid.MustParse("55555555-5555-5555-5555-555555555555"),
-		Replacements: []analyzer.Replacement{
+		Replacements: ResourcesFrom([]analyzer.Replacement{
 			{
 				Resource: `module.ws["a"].docker_container.main[0]`, Module: `module.ws["a"]`, Type: "docker_container", Name: "main",
 				Reason: "replace_because_cannot_update", Order: analyzer.OrderDestroyBeforeCreate,
@@ -47,7 +47,7 @@ func sample() Notification {
 				Changes: []analyzer.Change{{Path: `metadata[0].labels["app.kubernetes.io/name"]`, Before: "prebuild", After: "alice"}},
 			},
 			{Resource: "terraform_data.marker", Type: "terraform_data", Name: "marker", Reason: "replace_by_triggers", Paths: []string{}},
-		},
+		}),
 	}
 }
 
@@ -119,7 +119,7 @@ resource "kubernetes_pod" "main" {
 }
 
 func TestIgnoreChangesFixFromAddress(t *testing.T) {
-	n := Notification{Replacements: []analyzer.Replacement{
+	n := Notification{Replacements: []Resource{
 		{Resource: `module.a.aws_instance.web["x"]`, Module: "module.a", Paths: []string{"ami"}},
 		{Resource: `module.a.aws_instance.web["y"]`, Module: "module.a", Paths: []string{"ami", "user_data"}},
 	}}

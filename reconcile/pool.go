@@ -405,7 +405,7 @@ func (p *Pool) Track(ctx context.Context, req TrackRequest) (TrackResult, error)
 		}
 		n := notify.Notification{Kind: notify.KindResourceReplaced, CreatedAt: req.Now, Organization: bc.Organization,
 			TemplateID: bc.TemplateID, Template: bc.Template, VersionID: bc.VersionID, Version: bc.Version, PresetID: bc.PresetID, Preset: bc.Preset,
-			WorkspaceID: bc.WorkspaceID, Workspace: bc.WorkspaceName, Claimant: claimant, BuildID: bc.BuildID, Replacements: reps}
+			WorkspaceID: bc.WorkspaceID, Workspace: bc.WorkspaceName, Claimant: claimant, BuildID: bc.BuildID, Replacements: notify.ResourcesFrom(reps)}
 		var msgs []notify.Message
 		for _, r := range p.opts.Recipients(bc) {
 			msgs = append(msgs, notify.NewMessage(n, r))

@@ -1,6 +1,8 @@
 package render
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -54,12 +56,53 @@ func Write(w io.Writer, format string, r *analyzer.Report, opts Options) error {
 }
 
 // JSON writes the report as indented JSON (schema claimdrift.report/v1),
-// in the report's deterministic order.
+// in the report's deterministic order. Replacements are encoded one at a
+// time, so a large report is never held twice in memory.
 func JSON(w io.Writer, r *analyzer.Report) error {
-	enc := json.NewEncoder(w)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	shell := *r
+	shell.Replacements = []analyzer.Replacement{}
+	head, err := marshalIndent(&shell, "", "  ")
+	if err != nil {
+		return err
+	}
+	const marker = `"replacements": []`
+	i := bytes.Index(head, []byte(marker))
+	if i < 0 || len(r.Replacements) == 0 {
+		bw.Write(head)
+		bw.WriteByte('\n')
+		return bw.Flush()
+	}
+	bw.Write(head[:i])
+	bw.WriteString("\"replacements\": [\n")
+	for n := range r.Replacements {
+		b, err := marshalIndent(&r.Replacements[n], "    ", "  ")
+		if err != nil {
+			return err
+		}
+		bw.WriteString("    ")
+		bw.Write(b)
+		if n < len(r.Replacements)-1 {
+			bw.WriteByte(',')
+		}
+		bw.WriteByte('\n')
+	}
+	bw.WriteString("  ]")
+	bw.Write(head[i+len(marker):])
+	bw.WriteByte('\n')
+	return bw.Flush()
+}
+
+// marshalIndent is json.MarshalIndent without HTML escaping.
+func marshalIndent(v any, prefix, indent string) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	enc.SetIndent(prefix, indent)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // summaryLine describes the summary in words.

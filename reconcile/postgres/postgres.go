@@ -19,10 +19,12 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Advisory lock keys (arbitrary constants, "claimdrift" in ASCII-ish).
+// Advisory locks are taken with two keys: a constant naming the purpose and
+// a hash of the current schema, so pools kept in different schemas of one
+// database (the tests do that) do not block each other.
 const (
-	passLockKey      int64 = 0x636c616d_64726966
-	migrationLockKey int64 = 0x636c616d_6d696772
+	passLockClass      int32 = 0x636c6470 // "cldp"
+	migrationLockClass int32 = 0x636c646d // "cldm"
 )
 
 // Store is a reconcile.Store and notify.Outbox on a PostgreSQL database.
@@ -58,11 +60,11 @@ var dialect = sqlstore.Dialect{
 	ForUpdateSkipLocked: " FOR UPDATE SKIP LOCKED",
 	LockPass: func(ctx context.Context, tx *sql.Tx) (bool, error) {
 		var ok bool
-		err := tx.QueryRowContext(ctx, `SELECT pg_try_advisory_xact_lock($1)`, passLockKey).Scan(&ok)
+		err := tx.QueryRowContext(ctx, `SELECT pg_try_advisory_xact_lock($1, hashtext(current_schema()))`, passLockClass).Scan(&ok)
 		return ok, err
 	},
 	LockMigrations: func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLockKey)
+		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))`, migrationLockClass)
 		return err
 	},
 }

@@ -425,7 +425,7 @@ func sampleReplacements() []analyzer.Replacement {
 func notifyFor(reps []analyzer.Replacement) func(reconcile.BuildContext) []notify.Message {
 	return func(bc reconcile.BuildContext) []notify.Message {
 		n := notify.Notification{Kind: notify.KindResourceReplaced, CreatedAt: T0, Organization: bc.Organization, Template: bc.Template, Version: bc.Version,
-			Preset: bc.Preset, WorkspaceID: bc.WorkspaceID, Workspace: bc.WorkspaceName, Claimant: bc.Owner, BuildID: bc.BuildID, Replacements: reps}
+			Preset: bc.Preset, WorkspaceID: bc.WorkspaceID, Workspace: bc.WorkspaceName, Claimant: bc.Owner, BuildID: bc.BuildID, Replacements: notify.ResourcesFrom(reps)}
 		return []notify.Message{notify.NewMessage(n, "")}
 	}
 }
