@@ -18,11 +18,11 @@ import (
 
 // analyzeOptions are the flags of `claimdrift analyze`.
 type analyzeOptions struct {
-	plan        string
-	format      string
-	ignore      []string
-	terraform   string
-	chdir       string
+	plan         string
+	format       string
+	ignore       []string
+	terraform    string
+	chdir        string
 	maxValueLen  int
 	stepSummary  string
 	claimRefs    []string

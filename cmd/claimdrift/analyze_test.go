@@ -265,7 +265,7 @@ func TestAnalyzeColor(t *testing.T) {
 		t.Error("no color on a terminal")
 	}
 	for name, env := range map[string]map[string]string{
-		"NO_COLOR": {"TTY": "1", "NO_COLOR": "1"},
+		"NO_COLOR":  {"TTY": "1", "NO_COLOR": "1"},
 		"not a tty": {},
 	} {
 		r := runCLI(t, "", env, "analyze", planPath("claim.json"))
