@@ -41,43 +41,21 @@ func skipSpace(b []byte, i int) int {
 // structural marks the bytes the container skipper must look at.
 var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
 
-// quoteOrEscape marks '"' and '\\', the bytes that end a run of string
-// content.
-var quoteOrEscape = [256]bool{'"': true, '\\': true}
-
-// shortScan is how many bytes the string skippers check one by one before
-// switching to bytes.IndexByte, which is faster on long strings but costs
-// a call per use; most strings in a plan (keys, short values) are short.
-const shortScan = 24
-
 // skipString returns the index just past the string whose opening quote is
 // at b[i].
 func skipString(b []byte, i int) (int, error) {
 	start := i
 	i++
-	// Fast path: a short string without escapes.
-	lim := i + shortScan
-	if lim > len(b) {
-		lim = len(b)
-	}
-	for j := i; j < lim; j++ {
-		if quoteOrEscape[b[j]] {
-			if b[j] == '"' {
-				return j + 1, nil
-			}
-			break
-		}
-	}
 	for {
-		q := bytes.IndexByte(b[i:], '"')
-		if q < 0 {
+		k := stringStop(b[i:])
+		if k < 0 {
 			return len(b), errAt(start, "unterminated string")
 		}
-		bs := bytes.IndexByte(b[i:i+q], '\\')
-		if bs < 0 {
-			return i + q + 1, nil
+		i += k
+		if b[i] == '"' {
+			return i + 1, nil
 		}
-		i += bs + 2
+		i += 2
 		if i > len(b) {
 			return len(b), errAt(start, "unterminated string")
 		}

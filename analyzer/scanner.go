@@ -235,51 +235,27 @@ func (s *scanner) skipValueHere() error {
 // skipString skips the string whose opening quote is at s.pos.
 func (s *scanner) skipString() error {
 	s.pos++
-	// Fast path: a short string without escapes, wholly in the buffer.
-	lim := s.pos + shortScan
-	if lim > s.end {
-		lim = s.end
-	}
-	b := s.buf
-	for j := s.pos; j < lim; j++ {
-		if quoteOrEscape[b[j]] {
-			if b[j] == '"' {
-				s.pos = j + 1
-				return nil
-			}
-			break
-		}
-	}
 	for {
-		b := s.buf[s.pos:s.end]
-		q := bytes.IndexByte(b, '"')
-		var bs int
-		if q < 0 {
-			bs = bytes.IndexByte(b, '\\')
-		} else {
-			bs = bytes.IndexByte(b[:q], '\\')
-		}
-		switch {
-		case bs >= 0:
-			// An escape: skip it and the escaped byte.
-			if s.pos+bs+1 >= s.end {
-				s.pos += bs
-				if !s.fill() {
-					return s.eofError(" inside a string")
-				}
-				s.pos += 2
-				continue
-			}
-			s.pos += bs + 2
-		case q >= 0:
-			s.pos += q + 1
-			return nil
-		default:
+		k := stringStop(s.buf[s.pos:s.end])
+		if k < 0 {
 			s.pos = s.end
 			if !s.fill() {
 				return s.eofError(" inside a string")
 			}
+			continue
 		}
+		s.pos += k
+		if s.buf[s.pos] == '"' {
+			s.pos++
+			return nil
+		}
+		// An escape: skip the backslash and the byte it escapes.
+		if s.pos+1 >= s.end {
+			if !s.fill() {
+				return s.eofError(" inside a string")
+			}
+		}
+		s.pos += 2
 	}
 }
 
