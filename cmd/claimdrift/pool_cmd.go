@@ -1,6 +1,149 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
 
-// addPoolCommands registers the prebuild pool commands (issue 5).
-func addPoolCommands(root *cobra.Command, io ioStreams, g *globalOptions) {}
+	"github.com/spf13/cobra"
+
+	"github.com/claimdrift/claimdrift/notify"
+	"github.com/claimdrift/claimdrift/reconcile"
+	"github.com/claimdrift/claimdrift/reconcile/postgres"
+	"github.com/claimdrift/claimdrift/reconcile/sqlite"
+)
+
+// addPoolCommands registers the prebuild pool commands (issue 5) and the
+// persistent --db flag every store-backed command shares.
+func addPoolCommands(root *cobra.Command, io ioStreams, g *globalOptions) {
+	root.PersistentFlags().StringVar(&g.db, "db", "",
+		"database: a postgres:// URL selects PostgreSQL, anything else is a SQLite file (default $CLAIMDRIFT_DB, else $XDG_STATE_HOME/claimdrift/claimdrift.db)")
+	root.AddCommand(
+		newTemplateCmd(io, g),
+		newPresetCmd(io, g),
+		newReconcileCmd(io, g),
+		newClaimCmd(io, g),
+		newTrackCmd(io, g),
+		newStatusCmd(io, g),
+		newMetricsCmd(io, g),
+	)
+}
+
+// poolStore is what the pool commands need from a store.
+type poolStore interface {
+	reconcile.Store
+	notify.Outbox
+}
+
+// dbLocation resolves --db: the flag, else CLAIMDRIFT_DB, else a file in
+// the user's state directory (XDG_STATE_HOME, else ~/.local/state).
+func dbLocation(io ioStreams, g *globalOptions) (string, error) {
+	if g.db != "" {
+		return g.db, nil
+	}
+	getenv := io.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	if v := getenv("CLAIMDRIFT_DB"); v != "" {
+		return v, nil
+	}
+	state := getenv("XDG_STATE_HOME")
+	if state == "" {
+		home := getenv("HOME")
+		if home == "" {
+			return "", usageError{errors.New("no database: pass --db or set CLAIMDRIFT_DB (HOME is not set)")}
+		}
+		state = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(state, "claimdrift", "claimdrift.db"), nil
+}
+
+func isPostgresDSN(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// openStore opens the database --db names. The caller closes it.
+func openStore(ctx context.Context, io ioStreams, g *globalOptions) (poolStore, error) {
+	dsn, err := dbLocation(io, g)
+	if err != nil {
+		return nil, err
+	}
+	if isPostgresDSN(dsn) {
+		return postgres.Open(ctx, dsn)
+	}
+	return sqlite.Open(ctx, dsn)
+}
+
+// withStore opens the store, runs fn and closes the store.
+func withStore(ctx context.Context, io ioStreams, g *globalOptions, fn func(s poolStore) error) error {
+	s, err := openStore(ctx, io, g)
+	if err != nil {
+		return err
+	}
+	err = fn(s)
+	if cerr := s.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close database: %w", cerr)
+	}
+	return err
+}
+
+// policyOptions are the reconciler's tunables as flags.
+type policyOptions struct {
+	onReplacement   string
+	replaceK        int
+	replaceN        int
+	backoff         time.Duration
+	backoffLookback time.Duration
+	failureLimit    int
+}
+
+func addPolicyFlags(cmd *cobra.Command, o *policyOptions) {
+	d := reconcile.DefaultPolicy()
+	f := cmd.Flags()
+	f.StringVar(&o.onReplacement, "on-replacement", string(d.OnReplacement), "what to do about presets whose claims keep replacing resources: report, pause")
+	f.IntVar(&o.replaceK, "replacement-threshold", d.ReplacementThreshold, "a preset is replacement-prone when at least this many of the last --replacement-window claims replaced something")
+	f.IntVar(&o.replaceN, "replacement-window", d.ReplacementWindow, "how many recent claims --replacement-threshold looks at")
+	f.DurationVar(&o.backoff, "backoff", d.BackoffInterval, "delay added per recent consecutive failed create (linear backoff)")
+	f.DurationVar(&o.backoffLookback, "backoff-lookback", d.BackoffLookback, "failures older than this do not delay creation")
+	f.IntVar(&o.failureLimit, "failure-limit", d.HardLimit, "consecutive failed creates that stop a preset until `preset resume` (0: no limit)")
+}
+
+func (o *policyOptions) policy() (reconcile.Policy, error) {
+	p := reconcile.Policy{
+		OnReplacement:        reconcile.ReplacementPolicy(o.onReplacement),
+		ReplacementThreshold: o.replaceK,
+		ReplacementWindow:    o.replaceN,
+		BackoffInterval:      o.backoff,
+		BackoffLookback:      o.backoffLookback,
+		HardLimit:            o.failureLimit,
+	}
+	switch {
+	case p.OnReplacement != reconcile.OnReplacementReport && p.OnReplacement != reconcile.OnReplacementPause:
+		return p, usageError{fmt.Errorf("--on-replacement %q: want report or pause", o.onReplacement)}
+	case p.ReplacementThreshold < 1 || p.ReplacementWindow < p.ReplacementThreshold:
+		return p, usageError{fmt.Errorf("--replacement-threshold %d of --replacement-window %d: want 1 <= threshold <= window", p.ReplacementThreshold, p.ReplacementWindow)}
+	case p.ReplacementWindow > reconcile.DefaultHistoryLimit || p.HardLimit > reconcile.DefaultHistoryLimit:
+		return p, usageError{fmt.Errorf("--replacement-window and --failure-limit are at most %d", reconcile.DefaultHistoryLimit)}
+	case p.BackoffInterval < 0 || p.BackoffLookback < 0 || p.HardLimit < 0:
+		return p, usageError{errors.New("--backoff, --backoff-lookback and --failure-limit must not be negative")}
+	}
+	return p, nil
+}
+
+// logger writes structured logs to the error stream.
+func logger(io ioStreams) *slog.Logger {
+	return slog.New(slog.NewTextHandler(io.ErrOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// findPreset resolves --preset (a name or id) within --template.
+func findPreset(ctx context.Context, s poolStore, template, name string) (reconcile.PresetInfo, error) {
+	if name == "" {
+		return reconcile.PresetInfo{}, usageError{errors.New("--preset is required")}
+	}
+	return reconcile.FindPreset(ctx, s, template, name)
+}

@@ -58,6 +58,7 @@ var dialect = sqlstore.Dialect{
 	Name:                "postgres",
 	Numbered:            true,
 	ForUpdateSkipLocked: " FOR UPDATE SKIP LOCKED",
+	ReadIsolation:       sql.LevelRepeatableRead,
 	LockPass: func(ctx context.Context, tx *sql.Tx) (bool, error) {
 		var ok bool
 		err := tx.QueryRowContext(ctx, `SELECT pg_try_advisory_xact_lock($1, hashtext(current_schema()))`, passLockClass).Scan(&ok)

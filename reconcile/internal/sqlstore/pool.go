@@ -67,9 +67,23 @@ func (s *Store) Snapshot(ctx context.Context, now time.Time, historyLimit int) (
 	return snap, err
 }
 
-// readTx runs fn in a transaction for a consistent read.
+// readTx runs fn in a read-only transaction for a consistent read: a
+// deferred transaction on SQLite (no write lock), REPEATABLE READ on
+// PostgreSQL (one snapshot for every query).
+//
+// Pass deliberately does not use it: after taking the pass lock, each of
+// its queries must see what the previous lock holder committed, which READ
+// COMMITTED gives and a snapshot taken before the lock would not.
 func (s *Store) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return s.inTx(ctx, fn)
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: s.d.ReadIsolation})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // snapshot reads every pool with five queries, whatever the number of presets.

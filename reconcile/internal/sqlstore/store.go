@@ -29,6 +29,8 @@ type Dialect struct {
 	// LockPass takes the reconcile pass lock inside tx; false when another
 	// reconciler holds it. Nil when transactions are already exclusive.
 	LockPass func(ctx context.Context, tx *sql.Tx) (bool, error)
+	// ReadIsolation is the isolation level of read-only snapshots.
+	ReadIsolation sql.IsolationLevel
 	// LockMigrations serializes migrations inside tx; nil when not needed.
 	LockMigrations func(ctx context.Context, tx *sql.Tx) error
 }
