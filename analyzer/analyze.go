@@ -270,56 +270,21 @@ func parseDocument(s *scanner, a *assembler) error {
 	return nil
 }
 
-// eachElement reads an array value and calls fn with each element, which
-// must be an object; where is updated to name the element for errors.
+// eachElement reads an array value (null is empty) and calls fn with each
+// element, captured whole, which must be an object; where is updated to
+// name the element for errors.
 func (s *scanner) eachElement(key string, where *string, fn func(v []byte, start int) error) error {
-	c, ok := s.skipSpace()
-	if !ok {
-		return s.eofError("")
-	}
-	if c == 'n' { // null
-		return s.skipValue()
-	}
-	if c != '[' {
-		return s.errorAt(s.pos, ErrInvalid, key+": expected an array, found "+describe(s.buf[s.pos:s.end]))
-	}
-	s.pos++
-	c, ok = s.skipSpace()
-	if !ok {
-		return s.eofError("")
-	}
-	if c == ']' {
-		s.pos++
-		return nil
-	}
-	for n := 0; ; n++ {
+	return s.eachItem(func(n int) error {
 		*where = key + "[" + strconv.Itoa(n) + "]"
-		c, ok := s.skipSpace()
-		if !ok {
-			return s.eofError("")
-		}
-		if c != '{' {
+		if c, ok := s.skipSpace(); ok && c != '{' {
 			return s.errorAt(s.pos, ErrInvalid, "expected an object, found "+describe(s.buf[s.pos:s.end]))
 		}
 		v, start, err := s.captureValue()
 		if err != nil {
 			return err
 		}
-		if err := fn(v, start); err != nil {
-			return err
-		}
-		c, ok = s.skipSpace()
-		if !ok {
-			return s.eofError("")
-		}
-		s.pos++
-		if c == ']' {
-			return nil
-		}
-		if c != ',' {
-			return s.errorAt(s.pos-1, ErrNotJSON, "expected ',' or ']' after array element, found "+quoteChar(c))
-		}
-	}
+		return fn(v, start)
+	})
 }
 
 // checkTrailer accepts whitespace and CI wrapper lines ("::debug::…") after

@@ -64,26 +64,47 @@ func (a *assembler) count(actions []string) {
 	}
 }
 
-// resourceChange holds the fields of one resources_changes element that the
-// report uses; raw parts point into the element's bytes. String fields are
-// decoded only for the elements the report keeps.
-type resourceChange struct {
-	rawAddress, rawPrevious, rawModule, rawType, rawName, rawProvider, rawDeposed, rawReason []byte
-	offs                                                                                     [8]int
-	address, previous, module, typ, name, provider, deposed, reason                          string
-	actions                                                                                  []string
-	change                                                                                   []byte
-	changeOff                                                                                int
+// Header fields of a resource change, as indexes into resourceChange.raw.
+const (
+	fAddress = iota
+	fPrevious
+	fModule
+	fType
+	fName
+	fProvider
+	fDeposed
+	fReason
+	numFields
+)
+
+// fieldNames are the JSON keys of the header fields, in field order.
+var fieldNames = [numFields]string{"address", "previous_address", "module_address", "type", "name", "provider_name", "deposed", "action_reason"}
+
+// fieldIndex maps a JSON key to its header field, or -1.
+func fieldIndex(key []byte) int {
+	for i, n := range fieldNames {
+		if string(key) == n {
+			return i
+		}
+	}
+	return -1
 }
 
-// fieldNames name the string fields of resourceChange in offs order.
-var fieldNames = [8]string{"address", "previous_address", "module_address", "type", "name", "provider_name", "deposed", "action_reason"}
+// resourceChange holds the fields of one resource_changes element that the
+// report uses. Raw parts point into the element's bytes; the string fields
+// are decoded (decode) only for the elements the report keeps.
+type resourceChange struct {
+	raw       [numFields][]byte
+	offs      [numFields]int
+	field     [numFields]string
+	actions   []string
+	change    []byte
+	changeOff int
+}
 
 // decode decodes the string fields kept raw by readHeader.
 func (rc *resourceChange) decode() error {
-	raws := [8][]byte{rc.rawAddress, rc.rawPrevious, rc.rawModule, rc.rawType, rc.rawName, rc.rawProvider, rc.rawDeposed, rc.rawReason}
-	outs := [8]*string{&rc.address, &rc.previous, &rc.module, &rc.typ, &rc.name, &rc.provider, &rc.deposed, &rc.reason}
-	for i, raw := range raws {
+	for i, raw := range rc.raw {
 		if raw == nil {
 			continue
 		}
@@ -91,7 +112,7 @@ func (rc *resourceChange) decode() error {
 		if err != nil {
 			return inField(rebase(err, rc.offs[i]), fieldNames[i])
 		}
-		*outs[i] = v
+		rc.field[i] = v
 	}
 	return nil
 }
@@ -106,7 +127,6 @@ func readHeader(v []byte, stopEarly bool) (resourceChange, error) {
 	if err != nil {
 		return rc, err
 	}
-	sawActions := false
 	for {
 		key, vs, ok, err := it.next()
 		if err != nil {
@@ -115,25 +135,8 @@ func readHeader(v []byte, stopEarly bool) (resourceChange, error) {
 		if !ok {
 			break
 		}
-		slot := -1
-		switch string(key) {
-		case "address":
-			slot = 0
-		case "previous_address":
-			slot = 1
-		case "module_address":
-			slot = 2
-		case "type":
-			slot = 3
-		case "name":
-			slot = 4
-		case "provider_name":
-			slot = 5
-		case "deposed":
-			slot = 6
-		case "action_reason":
-			slot = 7
-		case "change":
+		isChange := string(key) == "change"
+		if isChange {
 			acts, found, err := findActions(v[vs:])
 			if err != nil {
 				return rc, rebase(err, vs)
@@ -141,7 +144,7 @@ func readHeader(v []byte, stopEarly bool) (resourceChange, error) {
 			if !found {
 				return rc, invalidAt(vs, "change has no actions")
 			}
-			rc.actions, sawActions = acts, true
+			rc.actions = acts
 			if stopEarly && !isReplace(acts) {
 				return rc, nil
 			}
@@ -150,39 +153,21 @@ func readHeader(v []byte, stopEarly bool) (resourceChange, error) {
 		if err != nil {
 			return rc, err
 		}
-		if slot >= 0 {
+		if f := fieldIndex(key); f >= 0 {
 			raw := v[vs:end]
 			if len(raw) > 0 && raw[0] != '"' && raw[0] != 'n' {
-				return rc, inField(invalidAt(vs, "expected a string, got "+describe(raw)), fieldNames[slot])
+				return rc, inField(invalidAt(vs, "expected a string, got "+describe(raw)), fieldNames[f])
 			}
-			switch slot {
-			case 0:
-				rc.rawAddress = raw
-			case 1:
-				rc.rawPrevious = raw
-			case 2:
-				rc.rawModule = raw
-			case 3:
-				rc.rawType = raw
-			case 4:
-				rc.rawName = raw
-			case 5:
-				rc.rawProvider = raw
-			case 6:
-				rc.rawDeposed = raw
-			case 7:
-				rc.rawReason = raw
-			}
-			rc.offs[slot] = vs
+			rc.raw[f], rc.offs[f] = raw, vs
 		}
-		if string(key) == "change" {
+		if isChange {
 			rc.change, rc.changeOff = v[vs:end], vs
 		}
 		if err := it.advance(end); err != nil {
 			return rc, err
 		}
 	}
-	if rc.change == nil || !sawActions {
+	if rc.change == nil || rc.actions == nil {
 		return rc, invalidAt(0, "resource change has no change object")
 	}
 	return rc, nil
@@ -231,21 +216,21 @@ func (a *assembler) addChange(v []byte) error {
 	if err := rc.decode(); err != nil {
 		return err
 	}
-	if rc.address == "" {
+	if rc.field[fAddress] == "" {
 		return invalidAt(0, "replaced resource has no address")
 	}
-	if a.ignored(rc.typ, rc.address) {
+	if a.ignored(rc.field[fType], rc.field[fAddress]) {
 		a.rep.Ignored++
 		return nil
 	}
 	rep := Replacement{
-		Resource: rc.address,
-		Deposed:  rc.deposed,
-		Module:   rc.module,
-		Type:     rc.typ,
-		Name:     rc.name,
-		Provider: rc.provider,
-		Reason:   rc.reason,
+		Resource: rc.field[fAddress],
+		Deposed:  rc.field[fDeposed],
+		Module:   rc.field[fModule],
+		Type:     rc.field[fType],
+		Name:     rc.field[fName],
+		Provider: rc.field[fProvider],
+		Reason:   rc.field[fReason],
 		Order:    OrderDestroyBeforeCreate,
 		Paths:    []string{},
 		Changes:  []Change{},
@@ -253,8 +238,8 @@ func (a *assembler) addChange(v []byte) error {
 	if rc.actions[0] == "create" {
 		rep.Order = OrderCreateBeforeDestroy
 	}
-	if rc.previous != "" && rc.previous != rc.address {
-		rep.PreviousResource = rc.previous
+	if rc.field[fPrevious] != "" && rc.field[fPrevious] != rc.field[fAddress] {
+		rep.PreviousResource = rc.field[fPrevious]
 	}
 	var body changeBody
 	if err := objectEach(rc.change, body.collect); err != nil {
@@ -383,6 +368,6 @@ func (a *assembler) addDrift(v []byte) error {
 	if actions == nil {
 		actions = []string{}
 	}
-	a.rep.Drift = append(a.rep.Drift, Drift{Resource: rc.address, Actions: actions, Paths: paths})
+	a.rep.Drift = append(a.rep.Drift, Drift{Resource: rc.field[fAddress], Actions: actions, Paths: paths})
 	return nil
 }

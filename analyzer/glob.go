@@ -1,70 +1,41 @@
 package analyzer
 
+import "unicode/utf8"
+
 // MatchGlob reports whether s matches pattern, where '*' matches any run of
 // characters (including none) and '?' any one character. Every other
 // character, brackets and dots included, matches itself, so that resource
 // addresses such as module.ws["a"].docker_container.main[0] can be written
-// as patterns without escaping.
+// as patterns without escaping. It does not allocate.
 func MatchGlob(pattern, s string) bool {
-	if isASCII(pattern) && isASCII(s) {
-		return matchGlobBytes(pattern, s)
-	}
-	p, t := []rune(pattern), []rune(s)
 	pi, ti := 0, 0
-	star, mark := -1, 0
-	for ti < len(t) {
-		switch {
-		case pi < len(p) && (p[pi] == '?' || p[pi] == t[ti]):
-			pi++
-			ti++
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, ti
-			pi++
-		case star >= 0:
-			pi = star + 1
-			mark++
-			ti = mark
-		default:
+	star, mark := -1, 0 // the last '*' seen, and where in s it began to match
+	for ti < len(s) {
+		tr, tn := utf8.DecodeRuneInString(s[ti:])
+		if pi < len(pattern) {
+			pr, pn := utf8.DecodeRuneInString(pattern[pi:])
+			if pr == '*' {
+				star, mark = pi, ti
+				pi += pn
+				continue
+			}
+			if pr == '?' || pr == tr {
+				pi += pn
+				ti += tn
+				continue
+			}
+		}
+		if star < 0 {
 			return false
 		}
+		// Let the last '*' swallow one more character and retry.
+		pi = star + 1
+		_, mn := utf8.DecodeRuneInString(s[mark:])
+		mark += mn
+		ti = mark
 	}
-	for pi < len(p) && p[pi] == '*' {
+	for pi < len(pattern) && pattern[pi] == '*' {
 		pi++
 	}
-	return pi == len(p)
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
-
-// matchGlobBytes is MatchGlob for ASCII strings, without allocating.
-func matchGlobBytes(p, t string) bool {
-	pi, ti := 0, 0
-	star, mark := -1, 0
-	for ti < len(t) {
-		switch {
-		case pi < len(p) && (p[pi] == '?' || p[pi] == t[ti]):
-			pi++
-			ti++
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, ti
-			pi++
-		case star >= 0:
-			pi = star + 1
-			mark++
-			ti = mark
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	return pi == len(p)
+	return pi == len(pattern)
 }
