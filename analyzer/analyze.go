@@ -224,6 +224,15 @@ func parseDocument(s *scanner, a *assembler) error {
 			if err != nil {
 				return err
 			}
+		case "deferred_changes":
+			// Terraform 1.9+: changes postponed to a later plan. They are
+			// not part of this apply; count them so none goes unseen.
+			if err := s.eachItem(func(int) error {
+				a.rep.Summary.Deferred++
+				return s.skipValue()
+			}); err != nil {
+				return err
+			}
 		case "prior_state":
 			if err := walkPriorState(s, a, &where); err != nil {
 				return err

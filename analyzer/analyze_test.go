@@ -161,10 +161,12 @@ func TestAnalyzeDrift(t *testing.T) {
 }
 
 func TestAnalyzeErroredAndIncomplete(t *testing.T) {
-	in := `{"format_version":"1.2","planned_values":{},"resource_changes":[],"errored":true,"complete":false}`
+	in := `{"format_version":"1.2","planned_values":{},"resource_changes":[],
+	  "deferred_changes":[{"reason":"provider_config_unknown","resource_change":{"address":"a.b","change":{"actions":["delete","create"]}}}],
+	  "errored":true,"complete":false}`
 	rep := analyzeString(t, in, Options{})
-	if !rep.Errored || !rep.Incomplete {
-		t.Errorf("errored=%v incomplete=%v", rep.Errored, rep.Incomplete)
+	if !rep.Errored || !rep.Incomplete || rep.Summary.Deferred != 1 || len(rep.Replacements) != 0 {
+		t.Errorf("errored=%v incomplete=%v deferred=%d replacements=%d", rep.Errored, rep.Incomplete, rep.Summary.Deferred, len(rep.Replacements))
 	}
 }
 

@@ -60,15 +60,18 @@ type Report struct {
 // other action list counts each of its actions. Actions the analyzer does not
 // know are counted in Other under their own name.
 type Summary struct {
-	Create  int            `json:"create"`
-	Update  int            `json:"update"`
-	Replace int            `json:"replace"`
-	Delete  int            `json:"delete"`
-	Read    int            `json:"read"`
-	NoOp    int            `json:"no_op"`
-	Forget  int            `json:"forget,omitempty"`
-	Drifted int            `json:"drifted"`
-	Other   map[string]int `json:"other,omitempty"`
+	Create  int `json:"create"`
+	Update  int `json:"update"`
+	Replace int `json:"replace"`
+	Delete  int `json:"delete"`
+	Read    int `json:"read"`
+	NoOp    int `json:"no_op"`
+	Forget  int `json:"forget,omitempty"`
+	// Deferred counts changes Terraform postponed to a later plan
+	// (deferred_changes); they are not part of this plan's actions.
+	Deferred int            `json:"deferred,omitempty"`
+	Drifted  int            `json:"drifted"`
+	Other    map[string]int `json:"other,omitempty"`
 }
 
 // Replacement is one resource instance that the plan destroys and recreates.

@@ -118,6 +118,9 @@ func summaryLine(s analyzer.Summary) string {
 	if s.Forget > 0 {
 		parts = append(parts, fmt.Sprintf("%d to forget", s.Forget))
 	}
+	if s.Deferred > 0 {
+		parts = append(parts, fmt.Sprintf("%d deferred", s.Deferred))
+	}
 	parts = append(parts, fmt.Sprintf("%d drifted", s.Drifted))
 	if len(s.Other) > 0 {
 		keys := make([]string, 0, len(s.Other))
