@@ -1,5 +1,3 @@
-// Command claimdrift finds the resources a Terraform plan replaces, says
-// why, and keeps pools of prebuilt workspaces healthy.
 package main
 
 import (
