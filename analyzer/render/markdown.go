@@ -58,15 +58,15 @@ func markdownString(r *analyzer.Report, opts Options) string {
 			}
 			paths = strings.Join(ps, ", ")
 		}
-		risk := rep.Risk
-		if risk == analyzer.RiskHigh {
+		risk := mdCell(rep.Risk)
+		if rep.Risk == analyzer.RiskHigh {
 			risk = "**high**"
 		}
 		claim := ""
 		if rep.ClaimSensitive {
 			claim = " (claim-sensitive)"
 		}
-		rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s%s | %s |\n", mdCode(rep.Resource), mdCell(rep.Reason), orderText(rep.Order), paths, claim, mdCell(risk)))
+		rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s%s | %s |\n", mdCode(rep.Resource), mdCell(rep.Reason), orderText(rep.Order), paths, claim, risk))
 	}
 	var details []string
 	for _, rep := range r.Replacements {
@@ -99,7 +99,11 @@ func markdownString(r *analyzer.Report, opts Options) string {
 			fmt.Fprintf(&d, "| %s | %s | %s | %s |\n", path, mdValue(ch.Before, opts), mdValue(ch.After, opts), cause)
 		}
 		if rep.Fix != "" {
-			fmt.Fprintf(&d, "\nFix (in the resource block):\n\n```hcl\n%s\n```\n", strings.ReplaceAll(clean(rep.Fix), "```", "`​``"))
+			lines := strings.Split(rep.Fix, "\n")
+			for i, l := range lines {
+				lines[i] = strings.ReplaceAll(clean(l), "```", "`​``")
+			}
+			fmt.Fprintf(&d, "\nFix (in the resource block):\n\n```hcl\n%s\n```\n", strings.Join(lines, "\n"))
 		}
 		d.WriteString("\n</details>\n\n")
 		details = append(details, d.String())

@@ -152,3 +152,20 @@ func TestHostileValuesAreNeutralised(t *testing.T) {
 		}
 	}
 }
+
+func TestMarkdownFixIsAnHCLBlock(t *testing.T) {
+	rep := sampleReport(1, "v")
+	rep.Replacements[0].Fix = "lifecycle {\n  ignore_changes = [\n    name,\n  ]\n}"
+	rep.Replacements[0].Risk = analyzer.RiskHigh
+	var buf bytes.Buffer
+	if err := Markdown(&buf, rep, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if !strings.Contains(out, "```hcl\nlifecycle {\n  ignore_changes = [\n    name,\n  ]\n}\n```") {
+		t.Errorf("fix is not a multi-line hcl block:\n%s", out)
+	}
+	if !strings.Contains(out, "| **high** |") {
+		t.Errorf("high risk not in bold:\n%s", out)
+	}
+}
