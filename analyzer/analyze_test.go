@@ -294,3 +294,18 @@ func TestSyntaxErrorPosition(t *testing.T) {
 		t.Errorf("position line %d column %d, want 4:17 (%v)", se.Line, se.Column, err)
 	}
 }
+
+// TestAnalyzeSmallReadsOfALargeElement reads a 1 MB resource change one
+// byte at a time, as a slow pipe may deliver it: the scanner must not copy
+// the captured element on every read (that was quadratic).
+func TestAnalyzeSmallReadsOfALargeElement(t *testing.T) {
+	big := strings.Repeat("x", 1<<20)
+	in := planDoc(`{"address":"x.y","type":"x","change":{"actions":["delete","create"],"before":{"v":"` + big + `"},"after":{"v":"b"},"replace_paths":[["v"]]}}`)
+	rep, err := Analyze(iotest.OneByteReader(strings.NewReader(in)), Options{MaxValueLen: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.Replacements[0].Changes[0].Before; got != "xxxxxxx…" {
+		t.Errorf("before = %q", got)
+	}
+}

@@ -36,24 +36,30 @@ func newScanner(r io.Reader) *scanner {
 	return &scanner{r: r, buf: make([]byte, initialBuf), mark: -1}
 }
 
-// fill reads more input, keeping buf[mark:] (or buf[pos:]) and discarding
-// what is before it. It reports whether new bytes arrived.
+// fill reads more input into the buffer's tail, first discarding what is
+// before buf[mark:] (or buf[pos:]) when the tail is short. It reports
+// whether new bytes arrived.
 func (s *scanner) fill() bool {
 	if s.eof {
 		return false
 	}
-	keep := s.pos
-	if s.mark >= 0 && s.mark < keep {
-		keep = s.mark
-	}
-	if keep > 0 {
-		s.discard(keep)
-	}
+	// Make room only when the tail is short: compacting on every read would
+	// copy a captured value once per read, quadratic for a reader that
+	// returns small chunks (a slow pipe).
 	if len(s.buf)-s.end < readChunk/2 {
-		// The kept part fills the buffer: grow it (a large single value).
-		nb := make([]byte, 2*len(s.buf)+readChunk)
-		copy(nb, s.buf[:s.end])
-		s.buf = nb
+		keep := s.pos
+		if s.mark >= 0 && s.mark < keep {
+			keep = s.mark
+		}
+		if keep > 0 {
+			s.discard(keep)
+		}
+		if len(s.buf)-s.end < readChunk/2 {
+			// The kept part fills the buffer: grow it (a large single value).
+			nb := make([]byte, 2*len(s.buf)+readChunk)
+			copy(nb, s.buf[:s.end])
+			s.buf = nb
+		}
 	}
 	for {
 		n, err := s.r.Read(s.buf[s.end:])
