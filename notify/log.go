@@ -2,11 +2,15 @@ package notify
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strconv"
 )
 
-// LogTransport writes each message as one structured log record.
+// LogTransport writes each message for the default recipient ("") as one
+// structured log record. Messages for stored recipients (webhooks, email)
+// are refused with ErrNoTransport, so a dispatcher that only logs never
+// consumes them: they stay queued for one that can deliver them.
 type LogTransport struct {
 	logger *slog.Logger
 }
@@ -18,6 +22,9 @@ func NewLogTransport(logger *slog.Logger) *LogTransport {
 
 // Send logs the message at info level.
 func (t *LogTransport) Send(ctx context.Context, m Message) error {
+	if m.Recipient != "" {
+		return fmt.Errorf("log transport delivers the default recipient only, not %s: %w", m.Recipient, ErrNoTransport)
+	}
 	n := m.Notification
 	resources := make([]any, 0, len(n.Replacements))
 	for i, r := range n.Replacements {
@@ -51,6 +58,9 @@ func (t *LogTransport) Send(ctx context.Context, m Message) error {
 	}
 	if n.Reason != "" {
 		attrs = append(attrs, slog.String("reason", n.Reason))
+	}
+	if n.Link != "" {
+		attrs = append(attrs, slog.String("link", n.Link))
 	}
 	t.logger.InfoContext(ctx, "claimdrift notification", attrs...)
 	return nil

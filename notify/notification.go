@@ -47,6 +47,9 @@ type Notification struct {
 	Replacements []Resource `json:"replacements,omitempty"`
 	// Reason explains a preset notification in one sentence.
 	Reason string `json:"reason,omitempty"`
+	// Link points at the workspace, build or template (from the
+	// dispatcher's LinkTemplate); "" when none is configured.
+	Link string `json:"link,omitempty"`
 }
 
 // Title is a one-line summary.
@@ -105,7 +108,11 @@ func (n Notification) Markdown() string {
 	fmt.Fprintf(&b, "### %s\n\n", mdEscape(n.Title()))
 	b.WriteString("| | |\n|---|---|\n")
 	for _, f := range n.fields() {
-		fmt.Fprintf(&b, "| %s | %s |\n", f[0], strings.ReplaceAll(mdCode(f[1]), "|", `\|`))
+		v := mdCode(f[1])
+		if f[0] == "Link" {
+			v = "<" + strings.NewReplacer("<", "%3C", ">", "%3E", " ", "%20").Replace(f[1]) + ">"
+		}
+		fmt.Fprintf(&b, "| %s | %s |\n", f[0], strings.ReplaceAll(v, "|", `\|`))
 	}
 	if n.Reason != "" {
 		fmt.Fprintf(&b, "\n%s\n", mdEscape(n.Reason))
@@ -151,6 +158,9 @@ func (n Notification) fields() [][2]string {
 			ws += " (" + n.WorkspaceID.String() + ")"
 		}
 		f = append(f, [2]string{"Workspace", ws}, [2]string{"Claimant", orDash(n.Claimant)}, [2]string{"Build", idOrDash(n.BuildID)})
+	}
+	if n.Link != "" {
+		f = append(f, [2]string{"Link", n.Link})
 	}
 	return f
 }

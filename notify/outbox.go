@@ -39,6 +39,12 @@ type Outbox interface {
 	// ClaimDue leases up to limit messages that are due at now and not
 	// leased by anyone, to owner until now+lease, counting an attempt.
 	ClaimDue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]Message, error)
+	// ClaimDueExcluding is ClaimDue skipping the messages of the given
+	// recipients (those this dispatcher is still busy with).
+	ClaimDueExcluding(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, exclude []string) ([]Message, error)
+	// Release gives a leased message back untried: the attempt ClaimDue
+	// counted is taken back and the message is due again at next.
+	Release(ctx context.Context, id uuid.UUID, owner string, next time.Time) error
 	// MarkDelivered records a delivery.
 	MarkDelivered(ctx context.Context, id uuid.UUID, owner string, now time.Time) error
 	// MarkRetry releases the message to be tried again at next.
@@ -48,7 +54,8 @@ type Outbox interface {
 }
 
 // Transport delivers one message. An error wrapped with Permanent is not
-// retried.
+// retried; one wrapped with RetryAfter is retried after the delay it
+// carries; any other error is retried with backoff.
 type Transport interface {
 	Send(ctx context.Context, m Message) error
 }
@@ -76,4 +83,19 @@ func Permanent(err error) error {
 func IsPermanent(err error) bool {
 	var p permanentError
 	return errors.As(err, &p)
+}
+
+// OutboxEntry is an outbox row as operators see it: no payload, so no
+// notification content, only where it goes and how delivery went.
+type OutboxEntry struct {
+	ID            uuid.UUID `json:"id"`
+	DedupKey      string    `json:"dedup_key"`
+	Kind          Kind      `json:"kind"`
+	Recipient     string    `json:"recipient"`
+	Status        string    `json:"status"`
+	Attempts      int       `json:"attempts"`
+	NextAttemptAt time.Time `json:"next_attempt_at"`
+	LastError     string    `json:"last_error"`
+	CreatedAt     time.Time `json:"created_at"`
+	DeliveredAt   time.Time `json:"delivered_at"`
 }

@@ -94,6 +94,9 @@ type Policy struct {
 	// HardLimit consecutive failed creates stop creation until resumed;
 	// zero disables the limit.
 	HardLimit int
+	// BuildTimeout marks unfinished prebuild builds older than this as
+	// failed (their reconciler died); zero disables it.
+	BuildTimeout time.Duration
 }
 
 // DefaultPolicy returns the defaults of the reconcile command's flags.
@@ -105,6 +108,7 @@ func DefaultPolicy() Policy {
 		BackoffInterval:      time.Minute,
 		BackoffLookback:      time.Hour,
 		HardLimit:            3,
+		BuildTimeout:         2 * time.Hour,
 	}
 }
 
@@ -116,6 +120,9 @@ const (
 	ActionCreate ActionKind = "create"
 	ActionDelete ActionKind = "delete"
 	ActionCancel ActionKind = "cancel"
+	// ActionTimeout fails an unfinished build older than the build
+	// timeout.
+	ActionTimeout ActionKind = "timeout"
 )
 
 // Reasons recorded on actions.
@@ -125,6 +132,7 @@ const (
 	ReasonExtraneous        = "extraneous"
 	ReasonInactiveVersion   = "inactive template version"
 	ReasonDeprecatedVersion = "deprecated template version"
+	ReasonBuildTimeout      = "build timed out"
 )
 
 // Action is one thing the reconciler should do.
@@ -176,7 +184,8 @@ type PresetPlan struct {
 // deprecated version are deleted and their pending creates canceled;
 // prebuilds older than the TTL are deleted. Unfinished creates count
 // toward the pool so a pass never overshoots; extra prebuilds are deleted
-// oldest first once no create is in flight. Creation stops while the
+// oldest first once no create is in flight; unfinished builds older than
+// the build timeout are failed and no longer count. Creation stops while the
 // preset is replacement-prone (pause policy) or hard-limited, and backs off
 // linearly after recent failures.
 func CalculateActions(s PresetSnapshot, now time.Time, pol Policy) PresetPlan {
@@ -211,6 +220,10 @@ func CalculateActions(s PresetSnapshot, now time.Time, pol Policy) PresetPlan {
 	// Unfinished builds: count creates on the active version, cancel the
 	// pending ones that would build a version nobody wants.
 	for _, b := range s.InProgress {
+		if pol.BuildTimeout > 0 && !now.Before(b.CreatedAt.Add(pol.BuildTimeout)) {
+			plan.Actions = append(plan.Actions, Action{Kind: ActionTimeout, PresetID: p.ID, VersionID: b.VersionID, WorkspaceID: b.WorkspaceID, BuildID: b.BuildID, Reason: ReasonBuildTimeout})
+			continue
+		}
 		switch b.Transition {
 		case TransitionStart:
 			if b.VersionID == active && usable {

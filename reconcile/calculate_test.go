@@ -45,7 +45,7 @@ func withInProgress(tr Transition, st BuildStatus, version uuid.UUID, n int) fun
 	return func(s *PresetSnapshot) {
 		for range n {
 			k := 100 + len(s.InProgress)
-			s.InProgress = append(s.InProgress, InProgressBuild{BuildID: bID(k), WorkspaceID: wsID(k), VersionID: version, Transition: tr, Status: st})
+			s.InProgress = append(s.InProgress, InProgressBuild{BuildID: bID(k), WorkspaceID: wsID(k), VersionID: version, Transition: tr, Status: st, CreatedAt: t0.Add(-time.Minute)})
 		}
 	}
 }
@@ -91,6 +91,8 @@ func summary(actions []Action) string {
 			parts = append(parts, fmt.Sprintf("delete(%s):%d", a.Reason, wsNum(a.WorkspaceID)))
 		case ActionCancel:
 			parts = append(parts, fmt.Sprintf("cancel(%s):%d", a.Reason, wsNum(a.BuildID)))
+		case ActionTimeout:
+			parts = append(parts, fmt.Sprintf("timeout:%d", wsNum(a.BuildID)))
 		}
 	}
 	return strings.Join(parts, " ")
@@ -223,6 +225,16 @@ func TestCalculateActions(t *testing.T) {
 			return s
 		}(), policy: pausePolicy(), want: "", desired: 1, status: StatusReplacementProne, blocked: "replacement_prone"},
 		{name: "hard limit takes precedence over replacement", snap: snap(1, withCreates(2*time.Hour, "FFF"), withClaims(activeV, "RRR")), policy: pausePolicy(), want: "", desired: 1, status: StatusHardLimited, changed: true, blocked: "hard_limited"},
+		{name: "stale in-progress create timed out and replaced", snap: func() PresetSnapshot {
+			s := snap(1, withInProgress(TransitionStart, BuildRunning, activeV, 1))
+			s.InProgress[0].CreatedAt = t0.Add(-3 * time.Hour)
+			return s
+		}(), want: "timeout:100 create", desired: 1},
+		{name: "build timeout disabled", snap: func() PresetSnapshot {
+			s := snap(1, withInProgress(TransitionStart, BuildRunning, activeV, 1))
+			s.InProgress[0].CreatedAt = t0.Add(-3 * time.Hour)
+			return s
+		}(), policy: func() Policy { p := DefaultPolicy(); p.BuildTimeout = 0; return p }(), want: "", desired: 1},
 		{name: "no active version wants nothing", snap: func() PresetSnapshot {
 			s := snap(2, withPrebuilds(oldV, time.Hour))
 			s.ActiveVersion = TemplateVersion{}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/claimdrift/claimdrift/analyzer"
@@ -25,6 +26,8 @@ type Options struct {
 	// MaxBuilds limits the builds one pass starts (deletes first); 0 means
 	// no limit.
 	MaxBuilds int
+	// Parallelism is how many builds of a pass run at once (default 4).
+	Parallelism int
 	// HistoryLimit bounds per-preset histories in snapshots.
 	HistoryLimit int
 	// Now is the clock (default time.Now).
@@ -52,6 +55,9 @@ type Pool struct {
 func NewPool(store Store, exec Executor, opts Options) *Pool {
 	if opts.Policy == (Policy{}) {
 		opts.Policy = DefaultPolicy()
+	}
+	if opts.Parallelism <= 0 {
+		opts.Parallelism = 4
 	}
 	if opts.HistoryLimit <= 0 {
 		opts.HistoryLimit = DefaultHistoryLimit
@@ -133,6 +139,9 @@ func (p *Pool) planPass(snap Snapshot, now time.Time, rep *PassReport) PassWrite
 				creates = append(creates, a)
 			case ActionCancel:
 				w.Cancels = append(w.Cancels, a.BuildID)
+				rep.Actions = append(rep.Actions, a)
+			case ActionTimeout:
+				w.TimedOut = append(w.TimedOut, a.BuildID)
 				rep.Actions = append(rep.Actions, a)
 			}
 		}
@@ -235,7 +244,8 @@ func (p *Pool) ReconcileOnce(ctx context.Context) (PassReport, error) {
 	if err != nil {
 		return rep, fmt.Errorf("reconcile pass: %w", err)
 	}
-	for _, b := range builds {
+	jobs := make([]Job, len(builds))
+	for i, b := range builds {
 		ps := index[b.PresetID]
 		job := Job{BuildID: b.ID, WorkspaceID: b.WorkspaceID, Owner: PrebuildsOwner, VersionID: b.TemplateVersionID}
 		if ps != nil {
@@ -250,13 +260,37 @@ func (p *Pool) ReconcileOnce(ctx context.Context) (PassReport, error) {
 			job.Kind = JobDelete
 			job.WorkspaceName = prebuilds[b.WorkspaceID].Name
 		}
-		rep.Builds = append(rep.Builds, p.runBuild(ctx, b, job))
+		jobs[i] = job
 	}
+	rep.Builds = p.runBuilds(ctx, builds, jobs)
 	rep.Duration = time.Since(start)
 	if err := p.store.RecordPassDuration(ctx, rep.Duration, p.opts.Now()); err != nil {
 		p.opts.Logger.WarnContext(ctx, "record pass duration", "error", err.Error())
 	}
 	return rep, nil
+}
+
+// runBuilds runs the pass's builds, at most Parallelism at a time, every
+// delete before any create; reports keep the recorded order.
+func (p *Pool) runBuilds(ctx context.Context, builds []Build, jobs []Job) []BuildReport {
+	reports := make([]BuildReport, len(builds))
+	for _, kind := range []JobKind{JobDelete, JobCreate} {
+		sem := make(chan struct{}, p.opts.Parallelism)
+		var wg sync.WaitGroup
+		for i := range builds {
+			if jobs[i].Kind != kind {
+				continue
+			}
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				reports[i] = p.runBuild(ctx, builds[i], jobs[i])
+			}()
+		}
+		wg.Wait()
+	}
+	return reports
 }
 
 // runBuild runs one recorded build and records its outcome.
@@ -336,8 +370,12 @@ func (p *Pool) Claim(ctx context.Context, user, name string, presetID uuid.UUID)
 			var jr JobResult
 			jr, runErr = p.exec.Run(ctx, job)
 			res.Log = jr.Log
-			if runErr == nil && jr.PlanPath != "" {
-				runErr = p.trackPlan(ctx, c, jr.PlanPath, &res)
+			// A plan written before the command failed (apply errors)
+			// still says what the claim replaces: track it either way.
+			if jr.PlanPath != "" {
+				if err := p.trackPlan(ctx, c, jr.PlanPath, &res); err != nil {
+					runErr = errors.Join(runErr, err)
+				}
 			}
 		}
 	}
@@ -386,7 +424,8 @@ func (p *Pool) claimJob(ctx context.Context, c Claimed, user string) (Job, error
 // TrackResourceReplacement records what a claim build's plan replaced —
 // every replacement, with or without paths — once per build, and queues a
 // notification for the template's admins in the same transaction. Tracking
-// the same build again changes nothing.
+// the same build again changes nothing. Replacements of other builds
+// (prebuild creates, later builds) are recorded without a notification.
 func (p *Pool) TrackResourceReplacement(ctx context.Context, workspaceID, buildID uuid.UUID, reps []analyzer.Replacement) (TrackResult, error) {
 	return p.Track(ctx, TrackRequest{WorkspaceID: workspaceID, BuildID: buildID, Replacements: reps})
 }
@@ -399,6 +438,11 @@ func (p *Pool) Track(ctx context.Context, req TrackRequest) (TrackResult, error)
 	}
 	reps := req.Replacements
 	req.Notify = func(bc BuildContext) []notify.Message {
+		if bc.Stage != StageClaim {
+			// Only claims are news: a prebuild or a user's later build
+			// replacing resources is what Terraform is for.
+			return nil
+		}
 		claimant := bc.Owner
 		if claimant == PrebuildsOwner || claimant == "" {
 			claimant = bc.Initiator

@@ -467,3 +467,49 @@ func TestTrackUnknownBuildWithPreset(t *testing.T) {
 		t.Fatalf("state = %+v", st)
 	}
 }
+
+func TestClaimCommandFailsAfterPlanning(t *testing.T) {
+	e := newEnv(t, backends()[0].newDB(t)(), "EXEC_PLAN="+claimPlan(t))
+	res := e.importTemplate("v1", 1)
+	e.exec = reconcile.NewExecExecutor(reconcile.ExecOptions{
+		CreateCmd: "sh " + repoFile(t, "fixtures/exec/create.sh"),
+		DeleteCmd: "sh " + repoFile(t, "fixtures/exec/delete.sh"),
+		ClaimCmd:  "sh " + repoFile(t, "fixtures/exec/claim-fail.sh"),
+		Env:       append(os.Environ(), "EXEC_STATE_DIR="+e.state, "EXEC_PLAN="+claimPlan(t)),
+		PlanDir:   t.TempDir(),
+	})
+	p := e.pool(reconcile.DefaultPolicy(), 0)
+	pass(t, p)
+	cr, err := p.Claim(t.Context(), "alice", "", res.Presets[0].ID)
+	if err == nil || !strings.Contains(err.Error(), "exit status 1") {
+		t.Fatalf("claim error = %v, want the command's failure", err)
+	}
+	if cr.BuildStatus != reconcile.BuildFailed || cr.Track == nil || cr.Track.Replacements != 5 || !strings.Contains(cr.Log, "apply failed") {
+		t.Fatalf("claim = %+v, track %+v", cr, cr.Track)
+	}
+	if st := e.state1(p); st.Claims != 1 || st.ClaimsReplaced != 1 || st.Eligible != 0 {
+		t.Fatalf("state = %+v", st)
+	}
+}
+
+func TestTrackNonClaimBuildRecordsWithoutNotifying(t *testing.T) {
+	e := newEnv(t, backends()[0].newDB(t)())
+	e.importTemplate("v1", 1)
+	p := e.pool(reconcile.DefaultPolicy(), 0)
+	rep := pass(t, p)
+	b := rep.Builds[0]
+	reps := []analyzer.Replacement{{Resource: "terraform_data.x", Type: "terraform_data", Name: "x", Paths: []string{"input"}}}
+	tr, err := p.TrackResourceReplacement(t.Context(), b.WorkspaceID, b.BuildID, reps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tr.New || tr.Replacements != 1 || tr.Queued != 0 || tr.Build.Stage != reconcile.StagePrebuild {
+		t.Fatalf("track of a prebuild build = %+v", tr)
+	}
+	if msgs := outbox(t, e.s, e.clock.Now()); len(msgs) != 0 {
+		t.Fatalf("notifications for a prebuild build: %+v", msgs)
+	}
+	if st := e.state1(p); st.ClaimsReplaced != 0 {
+		t.Fatalf("a prebuild build counted as a replacing claim: %+v", st)
+	}
+}

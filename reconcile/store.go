@@ -126,9 +126,11 @@ type StatusChange struct {
 
 // PassWrite is what one pass records.
 type PassWrite struct {
-	Deletes  []DeleteSpec
-	Creates  []CreateSpec
-	Cancels  []uuid.UUID
+	Deletes []DeleteSpec
+	Creates []CreateSpec
+	Cancels []uuid.UUID
+	// TimedOut are unfinished builds to record as failed.
+	TimedOut []uuid.UUID
 	Statuses []StatusChange
 	Messages []notify.Message
 }

@@ -3,6 +3,7 @@
 #   - terraform 1.5.7 in ./.tools/bin (built with `go install`, ~3 minutes)
 #   - PostgreSQL server binaries (Debian package `postgresql`)
 #   - jq (Debian package, used by `make bench`)
+#   - python3-aiosmtpd (Debian package, a real SMTP server for the email tests)
 #   - SARIF Multitool + the SARIF 2.1.0 schema (npm, in ./.tools/node)
 # Idempotent and fast when everything is present. Runs as root in CI; uses
 # sudo for apt-get only when not root.
@@ -77,4 +78,11 @@ if [ ! -x "$node_dir/node_modules/.bin/sarif-multitool" ] ||
 	mkdir -p "$node_dir"
 	npm install --prefix "$node_dir" --no-audit --no-fund --loglevel=error \
 		@microsoft/sarif-multitool @microsoft/jest-sarif >&2
+fi
+
+# A real SMTP server for the email notification tests (Debian package
+# python3-aiosmtpd, in the system python3).
+if ! /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+	log "installing python3-aiosmtpd"
+	apt_install python3-aiosmtpd
 fi

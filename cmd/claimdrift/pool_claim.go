@@ -54,7 +54,8 @@ func runClaim(ctx context.Context, o *claimOptions, io ioStreams, g *globalOptio
 		if err != nil {
 			return err
 		}
-		pool := reconcile.NewPool(s, x, reconcile.Options{Logger: logger(io), AnalyzePlan: o.exec.analyzePlan(io)})
+		log := logger(io)
+		pool := reconcile.NewPool(s, x, reconcile.Options{Logger: log, AnalyzePlan: o.exec.analyzePlan(io), Recipients: notifyRecipients(ctx, s, log)})
 		res, err := pool.Claim(ctx, o.user, o.name, pi.Preset.ID)
 		if errors.Is(err, reconcile.ErrNoClaimablePrebuilds) {
 			return fmt.Errorf("preset %s of template %s has no ready prebuild to claim (see `claimdrift status`)", pi.Preset.Name, pi.Template.Name)
@@ -134,7 +135,7 @@ func runTrack(ctx context.Context, o *trackOptions, io ioStreams, g *globalOptio
 			}
 			req.PresetID = pi.Preset.ID
 		}
-		res, err := reconcile.NewPool(s, nil, reconcile.Options{}).Track(ctx, req)
+		res, err := reconcile.NewPool(s, nil, reconcile.Options{Recipients: notifyRecipients(ctx, s, logger(io))}).Track(ctx, req)
 		if err != nil {
 			return err
 		}

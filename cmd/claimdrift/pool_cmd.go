@@ -100,6 +100,7 @@ type policyOptions struct {
 	backoff         time.Duration
 	backoffLookback time.Duration
 	failureLimit    int
+	staleAfter      time.Duration
 }
 
 func addPolicyFlags(cmd *cobra.Command, o *policyOptions) {
@@ -111,6 +112,7 @@ func addPolicyFlags(cmd *cobra.Command, o *policyOptions) {
 	f.DurationVar(&o.backoff, "backoff", d.BackoffInterval, "delay added per recent consecutive failed create (linear backoff)")
 	f.DurationVar(&o.backoffLookback, "backoff-lookback", d.BackoffLookback, "failures older than this do not delay creation")
 	f.IntVar(&o.failureLimit, "failure-limit", d.HardLimit, "consecutive failed creates that stop a preset until `preset resume` (0: no limit)")
+	f.DurationVar(&o.staleAfter, "stale-build-after", d.BuildTimeout, "record unfinished builds older than this as failed (their reconciler died; 0: never)")
 }
 
 func (o *policyOptions) policy() (reconcile.Policy, error) {
@@ -121,6 +123,7 @@ func (o *policyOptions) policy() (reconcile.Policy, error) {
 		BackoffInterval:      o.backoff,
 		BackoffLookback:      o.backoffLookback,
 		HardLimit:            o.failureLimit,
+		BuildTimeout:         o.staleAfter,
 	}
 	switch {
 	case p.OnReplacement != reconcile.OnReplacementReport && p.OnReplacement != reconcile.OnReplacementPause:
@@ -129,8 +132,8 @@ func (o *policyOptions) policy() (reconcile.Policy, error) {
 		return p, usageError{fmt.Errorf("--replacement-threshold %d of --replacement-window %d: want 1 <= threshold <= window", p.ReplacementThreshold, p.ReplacementWindow)}
 	case p.ReplacementWindow > reconcile.DefaultHistoryLimit || p.HardLimit > reconcile.DefaultHistoryLimit:
 		return p, usageError{fmt.Errorf("--replacement-window and --failure-limit are at most %d", reconcile.DefaultHistoryLimit)}
-	case p.BackoffInterval < 0 || p.BackoffLookback < 0 || p.HardLimit < 0:
-		return p, usageError{errors.New("--backoff, --backoff-lookback and --failure-limit must not be negative")}
+	case p.BackoffInterval < 0 || p.BackoffLookback < 0 || p.HardLimit < 0 || p.BuildTimeout < 0:
+		return p, usageError{errors.New("--backoff, --backoff-lookback, --failure-limit and --stale-build-after must not be negative")}
 	}
 	return p, nil
 }

@@ -208,7 +208,9 @@ func TestPoolEndToEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 			w.ok("preset", "add", "--template", "dev", "--name", "small", "--instances", "3", "--ttl", "24h", "--param", "cpu=2")
-			policy := []string{"--backoff", "400ms", "--failure-limit", "2"}
+			// The backoff is long enough for the next pass to fall inside it
+			// even on a loaded machine.
+			policy := []string{"--backoff", "2s", "--failure-limit", "2"}
 			if p := w.reconcile(policy...); p.builds("create", "failed") != 1 {
 				t.Fatalf("failing pass: %+v", p)
 			}
@@ -216,12 +218,12 @@ func TestPoolEndToEnd(t *testing.T) {
 			if len(p.Builds) != 0 || !strings.Contains(p.Presets[0].Blocked, "backing off after 1") {
 				t.Fatalf("pass during backoff: %+v", p)
 			}
-			time.Sleep(450 * time.Millisecond)
+			time.Sleep(2100 * time.Millisecond)
 			if p := w.reconcile(policy...); p.builds("create", "failed") != 1 {
 				t.Fatalf("pass after backoff: %+v", p)
 			}
-			time.Sleep(850 * time.Millisecond)
-			if p := w.reconcile(policy...); len(p.Builds) != 0 || p.Presets[0].Status != "hard_limited" {
+			// The limit is checked before the backoff: no need to wait.
+			if p := w.reconcile(policy...); len(p.Builds) != 0 || p.Presets[0].Status != "hard_limited" || !strings.Contains(p.Presets[0].Blocked, "hard_limited") {
 				t.Fatalf("failure limit pass: %+v", p)
 			}
 			if st := w.status(policy...); st.Status != "hard_limited" || st.Failed != 2 || st.Eligible != 2 {
@@ -229,9 +231,8 @@ func TestPoolEndToEnd(t *testing.T) {
 			}
 			w.metric(`claimdrift_prebuilt_workspaces_preset_status{organization_name="acme",preset_name="small",status="hard_limited",template_name="dev"} 1`)
 			os.Remove(filepath.Join(w.state, "fail-create"))
-			time.Sleep(850 * time.Millisecond)
-			if p := w.reconcile(policy...); len(p.Builds) != 0 {
-				t.Fatalf("a hard-limited preset built: %+v", p)
+			if p := w.reconcile(policy...); len(p.Builds) != 0 || !strings.Contains(p.Presets[0].Blocked, "hard_limited") {
+				t.Fatalf("a hard-limited preset built, or is blocked for another reason: %+v", p)
 			}
 
 			// Resume.
@@ -302,5 +303,46 @@ func TestPoolDefaultDB(t *testing.T) {
 				t.Fatalf("dbLocation = %q, %v; want %q", got, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestPoolTemplateImportPresets(t *testing.T) {
+	w := &poolWorld{t: t, db: filepath.Join(t.TempDir(), "p.db")}
+	out := w.ok("template", "import", "--name", "docker", "--org", "acme", "--version", "2026-03", planPath("providers/docker.json"))
+	if !strings.Contains(out, "version 2026-03 is active") || !strings.Contains(out, "Standard (2)") {
+		t.Fatalf("import: %s", out)
+	}
+	var presets []struct {
+		Template   string            `json:"template"`
+		Name       string            `json:"name"`
+		Instances  int               `json:"instances"`
+		TTLSeconds int64             `json:"ttl_seconds"`
+		Timezone   string            `json:"timezone"`
+		Schedules  []json.RawMessage `json:"schedules"`
+		Parameters map[string]string `json:"parameters"`
+	}
+	if err := json.Unmarshal([]byte(w.ok("preset", "list", "--format", "json")), &presets); err != nil {
+		t.Fatal(err)
+	}
+	var std *struct {
+		Template   string            `json:"template"`
+		Name       string            `json:"name"`
+		Instances  int               `json:"instances"`
+		TTLSeconds int64             `json:"ttl_seconds"`
+		Timezone   string            `json:"timezone"`
+		Schedules  []json.RawMessage `json:"schedules"`
+		Parameters map[string]string `json:"parameters"`
+	}
+	for i := range presets {
+		if presets[i].Name == "Standard" {
+			std = &presets[i]
+		}
+	}
+	if std == nil || std.Instances != 2 || std.TTLSeconds != 86400 || std.Timezone != "Europe/Berlin" || len(std.Schedules) != 2 || std.Parameters["image"] == "" {
+		t.Fatalf("presets: %+v", presets)
+	}
+	// Importing the same version again changes nothing but keeps it active.
+	if out := w.ok("template", "import", "--name", "docker", "--org", "acme", "--version", "2026-03", planPath("providers/docker.json")); !strings.Contains(out, "version 2026-03 is active") {
+		t.Fatalf("re-import: %s", out)
 	}
 }

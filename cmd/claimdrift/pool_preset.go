@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -36,7 +35,9 @@ func newPresetAddCmd(io ioStreams, g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "add --template T --name P --instances N [--ttl 24h] [--timezone TZ --schedule 'CRON=N' …]",
 		Short: "Add a preset (or update the one with that name)",
-		Long: `Add a preset to a template, or update the preset of that name.
+		Long: `Add a preset to a template, or update the preset of that name: every
+setting (instances, TTL, timezone, schedules, parameters) is replaced by
+the flags given.
 
 --schedule 'CRON=N' sets the pool size to N while the five-field cron
 expression matches the current minute in --timezone (first match wins);
@@ -68,15 +69,11 @@ func runPresetAdd(ctx context.Context, o *presetAddOptions, io ioStreams, g *glo
 	spec := reconcile.PresetSpec{TemplateName: o.template, Organization: o.org, Name: o.name, DesiredInstances: o.instances, TTL: o.ttl,
 		Timezone: o.timezone, Parameters: map[string]string{}, Now: time.Now()}
 	for _, s := range o.schedules {
-		i := strings.LastIndex(s, "=")
-		if i < 0 {
-			return usageError{fmt.Errorf("--schedule %q: want 'CRON=N'", s)}
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(s[i+1:]))
+		sc, err := reconcile.ParseSchedule(s)
 		if err != nil {
-			return usageError{fmt.Errorf("--schedule %q: instances: %w", s, err)}
+			return usageError{fmt.Errorf("--schedule: %w", err)}
 		}
-		spec.Schedules = append(spec.Schedules, reconcile.Schedule{Cron: strings.TrimSpace(s[:i]), Instances: n})
+		spec.Schedules = append(spec.Schedules, sc)
 	}
 	if err := validateSchedule(o.timezone, spec.Schedules); err != nil {
 		return usageError{err}

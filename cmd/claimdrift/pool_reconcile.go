@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -55,7 +57,9 @@ type reconcileOptions struct {
 	format       string
 	interval     time.Duration
 	maxBuilds    int
+	parallel     int
 	notifyVia    string
+	dispatch     dispatchOptions
 	policy       policyOptions
 	exec         execOptions
 }
@@ -78,8 +82,10 @@ TEMPLATE_ID, TEMPLATE_VERSION, TEMPLATE_VERSION_ID, ORGANIZATION, PARAMETERS
 (JSON), OWNER, CLAIMANT. Exit status 0 means the build succeeded; the output
 (bounded) is kept as the build log.
 
-Queued notifications are written to the log after every pass
-(--notify log), or left for a separate dispatcher (--notify none).`,
+Queued notifications are delivered while it runs (--notify deliver: to
+the recipients of "claimdrift admins", the log for templates with none;
+the --smtp-* and retry flags are those of "claimdrift notify dispatch"), or
+left for a separate "claimdrift notify dispatch" (--notify none).`,
 		Example: `  claimdrift reconcile --once --dry-run
   claimdrift reconcile --create-cmd ./create.sh --delete-cmd ./delete.sh --on-replacement pause`,
 		Args: cobra.NoArgs,
@@ -91,8 +97,10 @@ Queued notifications are written to the log after every pass
 	f.StringVarP(&o.format, "format", "f", "text", "output format of the pass reports: text, json")
 	f.DurationVar(&o.interval, "interval", time.Minute, "time between passes")
 	f.IntVar(&o.maxBuilds, "max-builds", 0, "start at most this many builds per pass, deletes first (0: no limit)")
-	f.StringVar(&o.notifyVia, "notify", "log", "deliver queued notifications after each pass: log, none")
+	f.IntVar(&o.parallel, "parallel", 4, "run at most this many builds of a pass at once (deletes before creates)")
+	f.StringVar(&o.notifyVia, "notify", "deliver", "deliver queued notifications while reconciling (deliver; log is the same), or leave them to `notify dispatch` (none)")
 	addPolicyFlags(cmd, &o.policy)
+	addDispatchFlags(cmd, &o.dispatch)
 	addExecFlags(cmd, &o.exec, true)
 	return cmd
 }
@@ -101,11 +109,11 @@ func runReconcile(ctx context.Context, o *reconcileOptions, io ioStreams, g *glo
 	if o.format != "text" && o.format != "json" {
 		return usageError{fmt.Errorf("--format %q: want text or json", o.format)}
 	}
-	if o.notifyVia != "log" && o.notifyVia != "none" {
-		return usageError{fmt.Errorf("--notify %q: want log or none", o.notifyVia)}
+	if o.notifyVia != "deliver" && o.notifyVia != "log" && o.notifyVia != "none" {
+		return usageError{fmt.Errorf("--notify %q: want deliver or none", o.notifyVia)}
 	}
-	if o.maxBuilds < 0 || o.interval <= 0 {
-		return usageError{errors.New("--max-builds must not be negative and --interval must be positive")}
+	if o.maxBuilds < 0 || o.interval <= 0 || o.parallel < 1 {
+		return usageError{errors.New("--max-builds must not be negative, --interval and --parallel must be positive")}
 	}
 	pol, err := o.policy.policy()
 	if err != nil {
@@ -120,7 +128,8 @@ func runReconcile(ctx context.Context, o *reconcileOptions, io ioStreams, g *glo
 	}
 	log := logger(io)
 	return withStore(ctx, io, g, func(s poolStore) error {
-		pool := reconcile.NewPool(s, x, reconcile.Options{Policy: pol, MaxBuilds: o.maxBuilds, Logger: log, AnalyzePlan: o.exec.analyzePlan(io)})
+		pool := reconcile.NewPool(s, x, reconcile.Options{Policy: pol, MaxBuilds: o.maxBuilds, Parallelism: o.parallel, Logger: log, AnalyzePlan: o.exec.analyzePlan(io),
+			Recipients: notifyRecipients(ctx, s, log)})
 		if o.dryRun {
 			rep, err := pool.Plan(ctx)
 			if err != nil {
@@ -129,10 +138,18 @@ func runReconcile(ctx context.Context, o *reconcileOptions, io ioStreams, g *glo
 			return writePassReport(io, o.format, rep, true)
 		}
 		var dispatcher *notify.Dispatcher
-		if o.notifyVia == "log" {
-			dispatcher = notify.NewDispatcher(s, notify.NewLogTransport(log), notify.DispatcherOptions{Logger: log})
+		if o.notifyVia != "none" {
+			d, err := o.dispatch.newDispatcher(s, log)
+			if err != nil {
+				return err
+			}
+			dispatcher = d
 		}
-		each := func(rep reconcile.PassReport) error {
+		if o.once {
+			rep, err := pool.ReconcileOnce(ctx)
+			if err != nil {
+				return err
+			}
 			if err := writePassReport(io, o.format, rep, false); err != nil {
 				return err
 			}
@@ -143,18 +160,22 @@ func runReconcile(ctx context.Context, o *reconcileOptions, io ioStreams, g *glo
 			}
 			return nil
 		}
-		if o.once {
-			rep, err := pool.ReconcileOnce(ctx)
-			if err != nil {
-				return err
-			}
-			return each(rep)
+		// The dispatcher runs beside the passes (its own lanes per
+		// recipient), so a slow receiver never delays a pass.
+		var wg sync.WaitGroup
+		if dispatcher != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_ = dispatcher.Run(ctx, 10*time.Second)
+			}()
 		}
 		err := pool.Run(ctx, o.interval, func(rep reconcile.PassReport) {
-			if err := each(rep); err != nil {
+			if err := writePassReport(io, o.format, rep, false); err != nil {
 				log.ErrorContext(ctx, "write pass report", "error", err.Error())
 			}
 		})
+		wg.Wait()
 		if errors.Is(err, context.Canceled) {
 			return nil
 		}
@@ -225,10 +246,10 @@ func writePassReport(io ioStreams, format string, rep reconcile.PassReport, dryR
 		case reconcile.ActionCancel:
 			target = a.BuildID.String()
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", a.Kind, names[a.PresetID.String()], a.Reason, target)
+		fmt.Fprintln(tw, row("  "+string(a.Kind), names[a.PresetID.String()], a.Reason, target))
 	}
 	for _, b := range rep.Builds {
-		fmt.Fprintf(tw, "  build\t%s\t%s\t%s\t%s\n", b.Kind, b.BuildID, b.Status, b.Error)
+		fmt.Fprintln(tw, row("  build", string(b.Kind), b.BuildID.String(), string(b.Status), b.Error))
 	}
 	for _, p := range out.Presets {
 		if p.Blocked != "" {
@@ -236,4 +257,13 @@ func writePassReport(io ioStreams, format string, rep reconcile.PassReport, dryR
 		}
 	}
 	return tw.Flush()
+}
+
+// row joins table cells with tabs, leaving out empty trailing cells so
+// lines carry no trailing blanks.
+func row(cells ...string) string {
+	for len(cells) > 0 && cells[len(cells)-1] == "" {
+		cells = cells[:len(cells)-1]
+	}
+	return strings.Join(cells, "\t")
 }

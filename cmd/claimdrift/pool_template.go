@@ -62,6 +62,13 @@ func runTemplateImport(ctx context.Context, o *templateImportOptions, io ioStrea
 	if err != nil {
 		return err
 	}
+	for _, sp := range specs {
+		for k, v := range sp.Parameters {
+			if v == analyzer.SensitiveValue || v == analyzer.UnknownValue {
+				fmt.Fprintf(io.ErrOut, "warning: preset %q parameter %q is %s in the plan; set it with `claimdrift preset add --param`\n", sp.Name, k, v)
+			}
+		}
+	}
 	return withStore(ctx, io, g, func(s poolStore) error {
 		res, err := s.ImportTemplate(ctx, reconcile.TemplateImport{Name: o.name, Organization: o.org, Version: o.version, Presets: specs, Now: time.Now()})
 		if err != nil {

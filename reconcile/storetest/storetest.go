@@ -40,6 +40,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"ImportTemplate", testImportTemplate},
 		{"SavePreset", testSavePreset},
 		{"PassCreatesAndBuildsFinish", testPass},
+		{"TimedOutBuild", testTimedOutBuild},
 		{"ResumePreset", testResumePreset},
 		{"Claim", testClaim},
 		{"ConcurrentClaims", testConcurrentClaims},
@@ -48,6 +49,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"TrackUnknownBuild", testTrackUnknownBuild},
 		{"Outbox", testOutbox},
 		{"OutboxDispatcherOnce", testOutboxDispatcher},
+		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
 		{"Counters", testCounters},
 		{"Reopen", testReopen},
 	}
@@ -263,6 +265,32 @@ func testPass(t *testing.T, open func() Store) {
 	}
 	if ps = presetSnap(t, s, T0.Add(3*time.Minute), p.ID); len(ps.Prebuilds)+len(ps.InProgress) != 0 {
 		t.Fatalf("after delete: %+v %+v", ps.Prebuilds, ps.InProgress)
+	}
+}
+
+func testTimedOutBuild(t *testing.T, open func() Store) {
+	s := open()
+	_, p := seed(t, s, 1)
+	builds, err := s.Pass(ctx(t), T0, 20, func(snap reconcile.Snapshot) (reconcile.PassWrite, error) { return planAll(snap, T0), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StartBuild(ctx(t), builds[0].ID, T0); err != nil {
+		t.Fatal(err)
+	}
+	later := T0.Add(3 * time.Hour)
+	if _, err := s.Pass(ctx(t), later, 20, func(snap reconcile.Snapshot) (reconcile.PassWrite, error) {
+		return reconcile.PassWrite{TimedOut: []uuid.UUID{builds[0].ID}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ps := presetSnap(t, s, later, p.ID)
+	if len(ps.InProgress) != 0 || len(ps.Creates) != 1 || ps.Creates[0].Status != reconcile.BuildFailed || !ps.Creates[0].CompletedAt.Equal(later) {
+		t.Fatalf("after timeout: in progress %+v creates %+v", ps.InProgress, ps.Creates)
+	}
+	// The dead reconciler's late report is refused.
+	if err := s.FinishBuild(ctx(t), builds[0].ID, reconcile.BuildSucceeded, "", later); !errors.Is(err, reconcile.ErrNotFound) {
+		t.Fatalf("finishing a timed-out build: %v", err)
 	}
 }
 
@@ -520,6 +548,15 @@ func testOutbox(t *testing.T, open func() Store) {
 	if err := s.Enqueue(ctx(t), []notify.Message{m1, m2, dup}); err != nil {
 		t.Fatal(err)
 	}
+	if ex, err := s.ClaimDueExcluding(ctx(t), "zero", T0, time.Minute, 10, []string{"a", "b"}); err != nil || len(ex) != 0 {
+		t.Fatalf("claim excluding every recipient: %+v, %v", ex, err)
+	}
+	if ex, err := s.ClaimDueExcluding(ctx(t), "zero", T0, time.Minute, 10, []string{"a"}); err != nil || len(ex) != 1 || ex[0].Recipient != "b" {
+		t.Fatalf("claim excluding a: %+v, %v", ex, err)
+	}
+	if err := s.Release(ctx(t), m2.ID, "zero", T0); err != nil {
+		t.Fatal(err)
+	}
 	got, err := s.ClaimDue(ctx(t), "one", T0, time.Minute, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -563,6 +600,20 @@ func testOutbox(t *testing.T, open func() Store) {
 	}
 	if err := s.MarkDead(ctx(t), again[0].ID, "one", T0, "x"); !errors.Is(err, notify.ErrLeaseLost) {
 		t.Fatalf("old owner after takeover: %v", err)
+	}
+	// Release gives it back untried: the attempt is not counted.
+	if err := s.Release(ctx(t), taken[0].ID, "three", T0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Release(ctx(t), taken[0].ID, "three", T0); !errors.Is(err, notify.ErrLeaseLost) {
+		t.Fatalf("release of a released message: %v", err)
+	}
+	taken, err = s.ClaimDue(ctx(t), "three", T0.Add(2*time.Hour), time.Minute, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(taken) != 1 || taken[0].Attempts != 3 {
+		t.Fatalf("after release: %+v, want attempt 3", taken)
 	}
 	if err := s.MarkDead(ctx(t), taken[0].ID, "three", T0, "gone"); err != nil {
 		t.Fatal(err)
@@ -608,6 +659,12 @@ func testOutboxDispatcher(t *testing.T, open func() Store) {
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
+	// A dispatcher may hand back messages it did not get to; a last drain
+	// delivers them.
+	last := notify.NewDispatcher(a, tr, notify.DispatcherOptions{Owner: "last", Now: func() time.Time { return T0 }})
+	if _, err := last.DrainOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	var keys []string
 	for k, n := range seen {
 		if n != 1 {
@@ -618,6 +675,62 @@ func testOutboxDispatcher(t *testing.T, open func() Store) {
 	sort.Strings(keys)
 	if len(keys) != 40 {
 		t.Fatalf("%d messages sent, want 40", len(keys))
+	}
+}
+
+// testOutboxConcurrentClaims: workers on two handles claim small batches
+// until none is left; every message is leased exactly once.
+func testOutboxConcurrentClaims(t *testing.T, open func() Store) {
+	a, b := open(), open()
+	var msgs []notify.Message
+	for i := range 60 {
+		n := notify.Notification{Kind: notify.KindResourceReplaced, CreatedAt: T0.Add(time.Duration(i) * time.Microsecond), WorkspaceID: uuid.New(), BuildID: uuid.New()}
+		msgs = append(msgs, notify.NewMessage(n, fmt.Sprint("r", i%3)))
+	}
+	if err := a.Enqueue(ctx(t), msgs); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	leased := map[uuid.UUID]int{}
+	var errs []error
+	var wg sync.WaitGroup
+	for i := range 6 {
+		s := []Store{a, b}[i%2]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			owner := fmt.Sprint("w", i)
+			for {
+				got, err := s.ClaimDue(context.Background(), owner, T0.Add(time.Second), time.Minute, 3)
+				if err == nil {
+					for _, m := range got {
+						if err = s.MarkDelivered(context.Background(), m.ID, owner, T0); err != nil {
+							break
+						}
+					}
+				}
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+				}
+				for _, m := range got {
+					leased[m.ID]++
+				}
+				mu.Unlock()
+				if err != nil || len(got) == 0 {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	for _, m := range msgs {
+		if leased[m.ID] != 1 {
+			t.Errorf("message %s leased %d times, want 1", m.ID, leased[m.ID])
+		}
 	}
 }
 

@@ -48,36 +48,7 @@ func (s *Store) enqueue(ctx context.Context, q querier, msgs []notify.Message, n
 // ClaimDue implements notify.Outbox: it leases due, unleased pending
 // messages to owner.
 func (s *Store) ClaimDue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]notify.Message, error) {
-	var out []notify.Message
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, s.q(`UPDATE outbox SET lease_owner = ?, lease_until = ?, attempts = attempts + 1
-			WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? AND lease_until <= ?
-				ORDER BY next_attempt_at, created_at, id LIMIT ?`+s.d.ForUpdateSkipLocked+`)
-			RETURNING id, dedup_key, recipient, payload, attempts, created_at`),
-			owner, us(now.Add(lease)), us(now), us(now), limit)
-		if err != nil {
-			return fmt.Errorf("lease outbox messages: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var m notify.Message
-			var id, payload string
-			var created int64
-			if err := rows.Scan(&id, &m.DedupKey, &m.Recipient, &payload, &m.Attempts, &created); err != nil {
-				return err
-			}
-			if err := json.Unmarshal([]byte(payload), &m.Notification); err != nil {
-				return fmt.Errorf("decode outbox message %s: %w", id, err)
-			}
-			m.ID, m.CreatedAt = parseID(id), fromUS(created)
-			out = append(out, m)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return s.ClaimDueExcluding(ctx, owner, now, lease, limit, nil)
 }
 
 func (s *Store) markLeased(ctx context.Context, id uuid.UUID, owner, set string, args ...any) error {

@@ -285,6 +285,12 @@ func (s *Store) Pass(ctx context.Context, now time.Time, historyLimit int, plan 
 				return fmt.Errorf("cancel build: %w", err)
 			}
 		}
+		for _, id := range w.TimedOut {
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE builds SET status = 'failed', completed_at = ?, log = log || ? WHERE id = ? AND status IN ('pending', 'running')`),
+				us(now), "\nclaimdrift: build timed out (no result recorded in time)\n", id.String()); err != nil {
+				return fmt.Errorf("time out build: %w", err)
+			}
+		}
 		for _, sc := range w.Statuses {
 			if _, err := tx.ExecContext(ctx, s.q(`UPDATE presets SET status = ?, status_reason = ?, status_version_id = ?, status_changed_at = ? WHERE id = ?`),
 				string(sc.Status), sc.Reason, idText(sc.VersionID), us(now), sc.PresetID.String()); err != nil {

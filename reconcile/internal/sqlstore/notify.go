@@ -1,0 +1,168 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/claimdrift/claimdrift/notify"
+	"github.com/claimdrift/claimdrift/reconcile"
+	"github.com/google/uuid"
+)
+
+// RetryOutboxMessage makes a message (dead, delivered or waiting) due
+// again at now with a fresh attempt count. It returns reconcile.ErrNotFound
+// when no message has that id.
+func (s *Store) RetryOutboxMessage(ctx context.Context, id uuid.UUID, now time.Time) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_owner = '', lease_until = 0, delivered_at = 0
+		WHERE id = ?`), us(now), id.String())
+	if err != nil {
+		return fmt.Errorf("retry outbox message: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("outbox message %s: %w", id, reconcile.ErrNotFound)
+	}
+	return nil
+}
+
+// ---- recipients ----
+
+const recipientCols = `r.id, r.scope, r.template_id, COALESCE(t.name, ''), CASE WHEN r.scope = 'template' THEN COALESCE(t.organization, '') ELSE r.organization END,
+	r.channel, r.address, r.secret, r.payload, r.created_at`
+
+const recipientFrom = ` FROM notify_recipients r LEFT JOIN templates t ON t.id = r.template_id AND r.template_id <> ''`
+
+func scanRecipient(sc interface{ Scan(...any) error }) (notify.Recipient, error) {
+	var r notify.Recipient
+	var id, scope, tid, channel, secret, payload string
+	var created int64
+	if err := sc.Scan(&id, &scope, &tid, &r.Template, &r.Organization, &channel, &r.Address, &secret, &payload, &created); err != nil {
+		return r, err
+	}
+	r.ID, r.Scope, r.TemplateID, r.Channel = parseID(id), notify.Scope(scope), parseID(tid), notify.Channel(channel)
+	r.Secret, r.Payload, r.CreatedAt = notify.Secret(secret), notify.PayloadFormat(payload), fromUS(created)
+	return r, nil
+}
+
+// AddRecipient stores a recipient. A template recipient names its
+// template by TemplateID, or by Template (and Organization when names
+// clash). Adding the same destination to the same scope again updates its
+// secret and payload format and keeps its id.
+func (s *Store) AddRecipient(ctx context.Context, r notify.Recipient) (notify.Recipient, error) {
+	if r.Payload == "" && r.Channel == notify.ChannelWebhook {
+		r.Payload = notify.PayloadGeneric
+	}
+	if err := r.Validate(); err != nil {
+		return r, err
+	}
+	var out notify.Recipient
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		org := r.Organization
+		switch r.Scope {
+		case notify.ScopeTemplate:
+			if r.TemplateID == uuid.Nil {
+				t, err := s.templateByName(ctx, tx, r.Organization, r.Template, false)
+				if err != nil {
+					return err
+				}
+				r.TemplateID = t.ID
+			}
+			org = ""
+		case notify.ScopeDefault:
+			org = ""
+		}
+		if r.Scope != notify.ScopeTemplate {
+			r.TemplateID = uuid.Nil
+		}
+		var id string
+		err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM notify_recipients WHERE scope = ? AND template_id = ? AND organization = ? AND channel = ? AND address = ?`),
+			string(r.Scope), idText(r.TemplateID), org, string(r.Channel), r.Address).Scan(&id)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			if r.ID == uuid.Nil {
+				r.ID = uuid.New()
+			}
+			if r.CreatedAt.IsZero() {
+				r.CreatedAt = time.Now()
+			}
+			id = r.ID.String()
+			_, err = tx.ExecContext(ctx, s.q(`INSERT INTO notify_recipients (id, scope, template_id, organization, channel, address, secret, payload, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				id, string(r.Scope), idText(r.TemplateID), org, string(r.Channel), r.Address, r.Secret.Reveal(), string(r.Payload), us(r.CreatedAt))
+		case err == nil:
+			_, err = tx.ExecContext(ctx, s.q(`UPDATE notify_recipients SET secret = ?, payload = ? WHERE id = ?`), r.Secret.Reveal(), string(r.Payload), id)
+		}
+		if err != nil {
+			return fmt.Errorf("store recipient: %w", err)
+		}
+		out, err = scanRecipient(tx.QueryRowContext(ctx, s.q(`SELECT `+recipientCols+recipientFrom+` WHERE r.id = ?`), id))
+		return err
+	})
+	return out, err
+}
+
+// ListRecipients implements notify.RecipientLister: every recipient,
+// ordered by scope, organization, template and address.
+func (s *Store) ListRecipients(ctx context.Context) ([]notify.Recipient, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+recipientCols+recipientFrom+`
+		ORDER BY CASE r.scope WHEN 'template' THEN 0 WHEN 'organization' THEN 1 ELSE 2 END, 5, 4, r.channel, r.address, r.id`)
+	if err != nil {
+		return nil, fmt.Errorf("list recipients: %w", err)
+	}
+	defer rows.Close()
+	var out []notify.Recipient
+	for rows.Next() {
+		r, err := scanRecipient(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Recipient implements notify.RecipientGetter.
+func (s *Store) Recipient(ctx context.Context, id uuid.UUID) (notify.Recipient, error) {
+	r, err := scanRecipient(s.db.QueryRowContext(ctx, s.q(`SELECT `+recipientCols+recipientFrom+` WHERE r.id = ?`), id.String()))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("recipient %s: %w", id, notify.ErrRecipientNotFound)
+	}
+	if err != nil {
+		return r, fmt.Errorf("read recipient: %w", err)
+	}
+	return r, nil
+}
+
+// RemoveRecipient deletes a recipient; messages already queued for it are
+// dead-lettered by the dispatcher. It wraps notify.ErrRecipientNotFound
+// when there is none.
+func (s *Store) RemoveRecipient(ctx context.Context, id uuid.UUID) error {
+	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM notify_recipients WHERE id = ?`), id.String())
+	if err != nil {
+		return fmt.Errorf("remove recipient: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("recipient %s: %w", id, notify.ErrRecipientNotFound)
+	}
+	return nil
+}
+
+// OutboxList lists the outbox for operators, oldest first; status "" lists
+// every status.
+func (s *Store) OutboxList(ctx context.Context, status string) ([]notify.OutboxEntry, error) {
+	rows, err := s.OutboxEntries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]notify.OutboxEntry, 0, len(rows))
+	for _, e := range rows {
+		if status != "" && e.Status != status {
+			continue
+		}
+		out = append(out, notify.OutboxEntry{ID: e.ID, DedupKey: e.DedupKey, Kind: notify.Kind(e.Kind), Recipient: e.Recipient, Status: e.Status,
+			Attempts: e.Attempts, NextAttemptAt: e.NextAttemptAt, LastError: e.LastError, CreatedAt: e.CreatedAt, DeliveredAt: e.DeliveredAt})
+	}
+	return out, nil
+}
