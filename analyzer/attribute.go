@@ -96,6 +96,12 @@ func isStateful(typ string, extra []string) bool {
 // replacements, using the plan's configuration section when there is one.
 func (a *assembler) attribute() {
 	cfg := parseConfiguration(a.config)
+	// Replaced resources by module instance and resource (without the
+	// resource's own instance key): module.ws["a"].docker_volume.home.
+	replaced := map[string]bool{}
+	for _, rep := range a.rep.Replacements {
+		replaced[resourceKey(rep.Module, rep.Type+"."+rep.Name)] = true
+	}
 	for i := range a.rep.Replacements {
 		rep := &a.rep.Replacements[i]
 		rep.Risk = RiskNormal
@@ -134,6 +140,9 @@ func (a *assembler) attribute() {
 					ch.ClaimSensitive = true
 					rep.ClaimSensitive = true
 				}
+				if key, ok := refInstanceKey(r, rep.Module); ok && replaced[key] && key != resourceKey(rep.Module, rep.Type+"."+rep.Name) {
+					ch.ReplacedReferences = append(ch.ReplacedReferences, r)
+				}
 			}
 		}
 		rep.Fix = Fix(rep)
@@ -170,6 +179,8 @@ func Fix(rep *Replacement) string {
 			}
 		}
 		switch {
+		case len(ch.ReplacedReferences) > 0 && !ch.ClaimSensitive:
+			notes = append(notes, "follows the replacement of "+strings.Join(refResources(ch.ReplacedReferences), ", ")+" in this plan: fix that first")
 		case !ch.ClaimSensitive && hasLocal:
 			notes = append(notes, "the plan does not record what locals are made of: check "+strings.Join(ch.References, ", ")+" (claimdrift lint follows them)")
 		case !ch.ClaimSensitive && ch.References != nil:
@@ -187,4 +198,98 @@ func Fix(rep *Replacement) string {
 	}
 	b.WriteString("  ]\n}")
 	return b.String()
+}
+
+// resourceKey names a resource within a module instance.
+func resourceKey(moduleInstance, resource string) string {
+	if moduleInstance == "" {
+		return resource
+	}
+	return moduleInstance + "." + resource
+}
+
+// refInstanceKey resolves a root-level reference (qualified with module
+// call names, as resolve writes them) to the resource it points into,
+// within the module instance of the replacement being attributed: a
+// reference from module.ws (a call name) inside module.ws["a"] points into
+// module.ws["a"]. It reports false for references that are not to a
+// managed resource, or that lead into modules other than the
+// replacement's own or its ancestors (their instance is not known).
+func refInstanceKey(ref, repModule string) (string, bool) {
+	parts := strings.Split(ref, ".")
+	var calls []string
+	i := 0
+	for i+1 < len(parts) && parts[i] == "module" {
+		calls = append(calls, parts[i+1])
+		i += 2
+	}
+	if len(parts)-i < 2 {
+		return "", false
+	}
+	switch parts[i] {
+	case "var", "local", "data", "module", "each", "count", "path", "terraform", "self":
+		return "", false
+	}
+	resource := parts[i] + "." + refRoot(parts[i+1])
+	segs, ok := moduleSegments(repModule)
+	if !ok || len(calls) > len(segs) {
+		return "", false
+	}
+	for k, name := range calls {
+		if refRoot(strings.TrimPrefix(segs[k], "module.")) != name {
+			return "", false
+		}
+	}
+	return resourceKey(strings.Join(segs[:len(calls)], "."), resource), true
+}
+
+// moduleSegments splits a module instance address into its
+// module.NAME[KEY] segments.
+func moduleSegments(addr string) ([]string, bool) {
+	var segs []string
+	s := addr
+	for s != "" {
+		if !strings.HasPrefix(s, "module.") {
+			return nil, false
+		}
+		j := len("module.")
+		for j < len(s) && s[j] != '.' && s[j] != '[' {
+			j++
+		}
+		if j < len(s) && s[j] == '[' {
+			rest, ok := skipIndex(s[j:])
+			if !ok {
+				return nil, false
+			}
+			j = len(s) - len(rest)
+		}
+		segs = append(segs, s[:j])
+		s = strings.TrimPrefix(s[j:], ".")
+	}
+	return segs, true
+}
+
+func refResources(refs []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range refs {
+		parts := strings.Split(r, ".")
+		i := 0
+		for i+1 < len(parts) && parts[i] == "module" {
+			i += 2
+		}
+		if len(parts)-i < 2 {
+			continue
+		}
+		res := strings.Join(parts[:i], ".")
+		if res != "" {
+			res += "."
+		}
+		res += parts[i] + "." + refRoot(parts[i+1])
+		if !seen[res] {
+			seen[res] = true
+			out = append(out, res)
+		}
+	}
+	return out
 }

@@ -228,3 +228,43 @@ func TestPresetWithUnexpectedShapeIsAWarning(t *testing.T) {
 		t.Errorf("presets %+v warnings %q", rep.Presets, rep.Warnings)
 	}
 }
+
+func TestReplacedReferencesMarkCascades(t *testing.T) {
+	rep := analyzeFile(t, "providers/docker.json", Options{})
+	c := replacement(t, rep, "docker_container.workspace[0]")
+	cmd := change(t, c, "command")
+	if !reflect.DeepEqual(cmd.ReplacedReferences, []string{"coder_agent.main.init_script"}) {
+		t.Errorf("command: replaced references %q", cmd.ReplacedReferences)
+	}
+	if got := change(t, c, "hostname").ReplacedReferences; len(got) != 0 {
+		t.Errorf("hostname: %q", got)
+	}
+	if !strings.Contains(c.Fix, "follows the replacement of coder_agent.main in this plan") {
+		t.Errorf("fix does not point at the upstream replacement:\n%s", c.Fix)
+	}
+}
+
+func TestRefInstanceKey(t *testing.T) {
+	tests := []struct {
+		ref, module, want string
+		ok                bool
+	}{
+		{"coder_agent.main.init_script", "", "coder_agent.main", true},
+		{"docker_volume.home[0].name", "", "docker_volume.home", true},
+		{"module.ws.docker_volume.home.name", `module.ws["a.b"]`, `module.ws["a.b"].docker_volume.home`, true},
+		{"docker_volume.home.name", `module.ws["a"]`, "docker_volume.home", true},
+		{"module.ws.module.inner.x.y.z", `module.ws["a"].module.inner[0]`, `module.ws["a"].module.inner[0].x.y`, true},
+		{"module.other.x.y.z", `module.ws["a"]`, "", false},
+		{"var.owner", "", "", false},
+		{"data.coder_workspace.me.name", "", "", false},
+		{"module.workspace.local.name", "module.workspace", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ref+"@"+tt.module, func(t *testing.T) {
+			got, ok := refInstanceKey(tt.ref, tt.module)
+			if ok != tt.ok || got != tt.want {
+				t.Errorf("refInstanceKey(%q, %q) = %q, %v; want %q, %v", tt.ref, tt.module, got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}

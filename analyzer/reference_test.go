@@ -398,7 +398,7 @@ func withoutAttribution(r *analyzer.Report) *analyzer.Report {
 		rep.ClaimSensitive, rep.Risk, rep.Fix = false, "", ""
 		changes := make([]analyzer.Change, len(rep.Changes))
 		for j, ch := range rep.Changes {
-			ch.References, ch.ClaimSensitive, ch.ChangedKeys = nil, false, nil
+			ch.References, ch.ClaimSensitive, ch.ChangedKeys, ch.ReplacedReferences = nil, false, nil, nil
 			changes[j] = ch
 		}
 		rep.Changes = changes

@@ -123,6 +123,10 @@ type Change struct {
 	References []string `json:"references"`
 	// ClaimSensitive is true when any reference differs per claimant.
 	ClaimSensitive bool `json:"claim_sensitive"`
+	// ReplacedReferences are the references that point into a resource the
+	// same plan replaces: this change follows from that replacement, which
+	// is the one to fix first.
+	ReplacedReferences []string `json:"replaced_references,omitempty"`
 	// ChangedKeys names, when the value at Path is a map or object, the
 	// keys inside it that changed, e.g. triggers_replace["owner"].
 	ChangedKeys []string `json:"changed_keys,omitempty"`

@@ -87,6 +87,9 @@ func markdownString(r *analyzer.Report, opts Options) string {
 				if ch.ClaimSensitive {
 					cause += " **(claim-sensitive)**"
 				}
+				if len(ch.ReplacedReferences) > 0 {
+					cause += " _(replaced in this plan)_"
+				}
 			}
 			path := mdCode(ch.Path)
 			if len(ch.ChangedKeys) > 0 {

@@ -79,6 +79,9 @@ func Text(w io.Writer, r *analyzer.Report, opts Options) error {
 				if ch.ClaimSensitive {
 					tag = " " + p.red + "[claim-sensitive]" + p.reset
 				}
+				if len(ch.ReplacedReferences) > 0 {
+					tag += " " + p.yellow + "[replaced in this plan: " + clean(strings.Join(ch.ReplacedReferences, ", ")) + "]" + p.reset
+				}
 				fmt.Fprintf(bw, "        from: %s%s\n", clean(strings.Join(ch.References, ", ")), tag)
 			}
 		}
