@@ -9,7 +9,7 @@ export PATH := $(TOOLS)/bin:$(PATH)
 export TF_CLI_CONFIG_FILE := /dev/null
 # Short fuzz run per target inside `make test`.
 FUZZTIME ?= 10s
-SAMPLE   ?= testdata/plans/claim.json
+SAMPLE   ?= testdata/plans/providers/docker.json
 
 .PHONY: all run build test test-go fuzz tools fixtures bench lint clean pg-start pg-stop
 
