@@ -309,3 +309,15 @@ func TestAnalyzeSmallReadsOfALargeElement(t *testing.T) {
 		t.Errorf("before = %q", got)
 	}
 }
+
+func TestAnalyzeOpenTofuStream(t *testing.T) {
+	in := `{"@level":"info","@message":"OpenTofu 1.8.3","@module":"tofu.ui","tofu":"1.8.3","type":"version","ui":"1.2"}
+{"@level":"info","@module":"tofu.ui","type":"planned_change","change":{"resource":{"addr":"terraform_data.old","resource_type":"terraform_data"},"action":"forget"}}
+{"@level":"info","@module":"tofu.ui","type":"planned_change","change":{"resource":{"addr":"terraform_data.off","resource_type":"terraform_data"},"action":"delete","reason":"delete_because_enabled_false"}}
+{"@level":"info","@module":"tofu.ui","type":"planned_change","change":{"resource":{"addr":"terraform_data.r","resource_type":"terraform_data"},"action":"replace","reason":"cannot_update"}}
+`
+	rep := analyzeString(t, in, Options{})
+	if rep.TerraformVersion != "1.8.3" || rep.Summary.Forget != 1 || rep.Summary.Delete != 1 || len(rep.Replacements) != 1 {
+		t.Errorf("version %q summary %+v replacements %d", rep.TerraformVersion, rep.Summary, len(rep.Replacements))
+	}
+}
