@@ -41,6 +41,8 @@ type SyntaxError struct {
 	Kind error
 }
 
+// Error says what is wrong and where: line, column, byte offset and the
+// part of the plan being read.
 func (e *SyntaxError) Error() string {
 	where := ""
 	if e.Where != "" {
