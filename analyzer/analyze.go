@@ -214,14 +214,16 @@ func parseDocument(s *scanner, a *assembler) error {
 				a.rep.Incomplete = !b
 			}
 		case "resource_changes", "resource_drift":
-			drift := key == "resource_drift"
-			err := s.eachElement(key, &where, func(v []byte, start int) error {
-				if drift {
+			if key == "resource_drift" {
+				err := s.eachElement(key, &where, func(v []byte, start int) error {
 					return s.fromRaw(a.addDrift(v), start)
+				})
+				if err != nil {
+					return err
 				}
-				return s.fromRaw(a.addChange(v), start)
-			})
-			if err != nil {
+				break
+			}
+			if err := s.eachChange(&where, a); err != nil {
 				return err
 			}
 		case "deferred_changes":

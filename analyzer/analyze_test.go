@@ -321,3 +321,27 @@ func TestAnalyzeOpenTofuStream(t *testing.T) {
 		t.Errorf("version %q summary %+v replacements %d", rep.TerraformVersion, rep.Summary, len(rep.Replacements))
 	}
 }
+
+// TestHugeElementNotReplacedIsNotKept checks that a resource change that is
+// not a replacement is skipped without being held: the scanner's buffer
+// stays at its initial size even though the element is 32 MB.
+func TestHugeElementNotReplacedIsNotKept(t *testing.T) {
+	big := strings.Repeat("y", 32<<20)
+	in := planDoc(`{"address":"local_file.big","type":"local_file","change":{"actions":["update"],"before":{"content":"` + big + `"},"after":{"content":"` + big + `z"}}},
+	{"address":"x.y","type":"x","change":{"actions":["delete","create"],"before":{"v":"a"},"after":{"v":"b"},"replace_paths":[["v"]]}}`)
+	s := newScanner(strings.NewReader(in))
+	a := newAssembler(Options{})
+	if _, ok := s.skipSpace(); !ok {
+		t.Fatal("empty")
+	}
+	if err := parseDocument(s, a); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.buf) > 4*initialBuf {
+		t.Errorf("buffer grew to %d bytes for a change that is not kept", len(s.buf))
+	}
+	rep := a.report()
+	if rep.Summary.Update != 1 || len(rep.Replacements) != 1 || rep.Replacements[0].Changes[0].After != "b" {
+		t.Errorf("summary %+v replacements %+v", rep.Summary, rep.Replacements)
+	}
+}

@@ -269,7 +269,13 @@ func (s *scanner) skipString() error {
 // that brackets match.
 func (s *scanner) skipContainer() error {
 	var stackBuf [64]byte
-	stack := stackBuf[:0]
+	return s.skipOpen(stackBuf[:0])
+}
+
+// skipOpen consumes input until the containers whose opening brackets are
+// on stack (innermost last; empty means "the container starting at s.pos")
+// are all closed, checking that brackets match.
+func (s *scanner) skipOpen(stack []byte) error {
 	for {
 		for s.pos < s.end {
 			c := s.buf[s.pos]
@@ -321,10 +327,18 @@ func (s *scanner) readString() (string, error) {
 	if c != '"' {
 		return "", s.errorAt(s.pos, ErrNotJSON, "expected a string, found "+quoteChar(c))
 	}
-	s.mark = s.pos
+	// Keep the string in the buffer while skipping it; an outer mark (an
+	// element being kept) already does, and must stay where it is.
+	outer := s.mark
+	if outer < 0 {
+		s.mark = s.pos
+	}
+	rel := s.pos - s.mark
 	err := s.skipString()
-	start := s.mark
-	s.mark = -1
+	start := s.mark + rel
+	if outer < 0 {
+		s.mark = -1
+	}
 	if err != nil {
 		return "", err
 	}
@@ -333,4 +347,38 @@ func (s *scanner) readString() (string, error) {
 		return "", s.errorAt(start, ErrNotJSON, "invalid string")
 	}
 	return str, nil
+}
+
+// readKey reads an object key and returns its bytes without allocating when
+// it has no escapes; the slice is valid until the next read.
+func (s *scanner) readKey() ([]byte, error) {
+	c, ok := s.skipSpace()
+	if !ok {
+		return nil, s.eofError("")
+	}
+	if c != '"' {
+		return nil, s.errorAt(s.pos, ErrNotJSON, "expected a string, found "+quoteChar(c))
+	}
+	outer := s.mark
+	if outer < 0 {
+		s.mark = s.pos
+	}
+	rel := s.pos - s.mark
+	err := s.skipString()
+	start := s.mark + rel
+	if outer < 0 {
+		s.mark = -1
+	}
+	if err != nil {
+		return nil, err
+	}
+	raw := s.buf[start:s.pos]
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return raw[1 : len(raw)-1], nil
+	}
+	str, err := unquote(raw)
+	if err != nil {
+		return nil, s.errorAt(start, ErrNotJSON, "invalid string")
+	}
+	return []byte(str), nil
 }

@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"encoding/json"
+	"errors"
 	"sort"
 	"strconv"
 )
@@ -213,4 +214,142 @@ func (a *assembler) addStateResource(v []byte) error {
 	a.rep.Presets = append(a.rep.Presets, p)
 	sort.SliceStable(a.rep.Presets, func(i, j int) bool { return a.rep.Presets[i].Resource < a.rep.Presets[j].Resource })
 	return nil
+}
+
+// eachChange walks resource_changes. Each element's header is read from the
+// stream up to change.actions while the element is kept in the buffer; an
+// element that is not a replacement is then counted and skipped without
+// keeping it, so a huge resource that is not replaced never has to fit in
+// memory. A replacement is kept whole and processed like a captured value.
+func (s *scanner) eachChange(where *string, a *assembler) error {
+	return s.eachItem(func(n int) error {
+		*where = "resource_changes[" + strconv.Itoa(n) + "]"
+		c, ok := s.skipSpace()
+		if !ok {
+			return s.eofError("")
+		}
+		if c != '{' {
+			return s.errorAt(s.pos, ErrInvalid, "expected an object, found "+describe(s.buf[s.pos:s.end]))
+		}
+		s.mark = s.pos
+		acts, found, err := s.streamActions()
+		if err != nil {
+			s.mark = -1
+			return err
+		}
+		if found && !isReplace(acts) {
+			// Not kept: release the element and skip what is left of it
+			// (the rest of "change", then of the element).
+			s.mark = -1
+			a.count(acts)
+			var open [2]byte = [2]byte{'{', '{'}
+			return s.skipOpen(open[:])
+		}
+		if found {
+			var open [2]byte = [2]byte{'{', '{'}
+			if err := s.skipOpen(open[:]); err != nil {
+				s.mark = -1
+				return err
+			}
+		}
+		// found == false: streamActions consumed the whole element.
+		start := s.mark
+		s.mark = -1
+		return s.fromRaw(a.addChange(s.buf[start:s.pos]), start)
+	})
+}
+
+// errFound ends the header walk of streamActions once actions are read.
+var errFound = errors.New("found")
+
+// streamActions reads, from the element whose '{' is at s.pos, the members
+// up to and including change.actions. When it finds them it returns with
+// the scanner inside the change object, just after the actions value;
+// otherwise (no change, or no actions in it) it consumes the whole element
+// and returns found=false. Values it reads are parsed from the buffer,
+// which the caller keeps from s.mark on.
+func (s *scanner) streamActions() (actions []string, found bool, err error) {
+	s.pos++ // '{'
+	err = s.membersAfterOpen(func(key []byte) error {
+		if string(key) != "change" {
+			if f := fieldIndex(key); f >= 0 {
+				c, ok := s.skipSpace()
+				if !ok {
+					return s.eofError("")
+				}
+				if c != '"' && c != 'n' {
+					return s.errorAt(s.pos, ErrInvalid, fieldNames[f]+": expected a string, got "+describe(s.buf[s.pos:s.end]))
+				}
+			}
+			return s.skipValue()
+		}
+		c, ok := s.skipSpace()
+		if !ok {
+			return s.eofError("")
+		}
+		if c != '{' {
+			return s.skipValue() // reported by addChange on the whole element
+		}
+		s.pos++
+		return s.membersAfterOpen(func(key []byte) error {
+			if string(key) != "actions" {
+				return s.skipValue()
+			}
+			if _, ok := s.skipSpace(); !ok {
+				return s.eofError("")
+			}
+			rel := s.pos - s.mark
+			if err := s.skipValueHere(); err != nil {
+				return err
+			}
+			start := s.mark + rel
+			acts, err := asStrings(s.buf[start:s.pos])
+			if err != nil {
+				return s.fromRaw(inField(err, "change.actions"), start)
+			}
+			actions = acts
+			return errFound
+		})
+	})
+	if err == errFound {
+		return actions, true, nil
+	}
+	return nil, false, err
+}
+
+// membersAfterOpen walks the members of an object whose '{' has just been
+// consumed; fn must consume each value. The key is valid only until fn
+// reads further. It stops at the first error.
+func (s *scanner) membersAfterOpen(fn func(key []byte) error) error {
+	c, ok := s.skipSpace()
+	if !ok {
+		return s.eofError("")
+	}
+	if c == '}' {
+		s.pos++
+		return nil
+	}
+	for {
+		key, err := s.readKey()
+		if err != nil {
+			return err
+		}
+		if err := s.expect(':', "after object key"); err != nil {
+			return err
+		}
+		if err := fn(key); err != nil {
+			return err
+		}
+		c, ok := s.skipSpace()
+		if !ok {
+			return s.eofError("")
+		}
+		s.pos++
+		if c == '}' {
+			return nil
+		}
+		if c != ',' {
+			return s.errorAt(s.pos-1, ErrNotJSON, "expected ',' or '}' after object member, found "+quoteChar(c))
+		}
+	}
 }
