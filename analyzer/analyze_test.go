@@ -345,3 +345,22 @@ func TestHugeElementNotReplacedIsNotKept(t *testing.T) {
 		t.Errorf("summary %+v replacements %+v", rep.Summary, rep.Replacements)
 	}
 }
+
+func TestHugeStateResourceIsNotKept(t *testing.T) {
+	big := strings.Repeat("s", 32<<20)
+	in := `{"format_version":"1.2","planned_values":{},"prior_state":{"values":{"root_module":{"resources":[
+	  {"address":"local_file.big","mode":"managed","type":"local_file","values":{"content":"` + big + `"}},
+	  {"address":"data.coder_workspace_preset.p","mode":"data","type":"coder_workspace_preset","values":{"name":"P","parameters":{},"prebuilds":[{"instances":2}]}}]}}}}`
+	s := newScanner(strings.NewReader(in))
+	a := newAssembler(Options{})
+	s.skipSpace()
+	if err := parseDocument(s, a); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.buf) > 4*initialBuf {
+		t.Errorf("buffer grew to %d bytes for a state resource that is not kept", len(s.buf))
+	}
+	if rep := a.report(); len(rep.Presets) != 1 || rep.Presets[0].Instances != 2 {
+		t.Errorf("presets %+v", rep.Presets)
+	}
+}

@@ -117,11 +117,7 @@ func walkStateModule(s *scanner, a *assembler, where *string, depth int) error {
 		case "resources":
 			return s.eachItem(func(i int) error {
 				*where = "prior_state resource " + strconv.Itoa(i)
-				v, start, err := s.captureValue()
-				if err != nil {
-					return err
-				}
-				return s.fromRaw(a.addStateResource(v), start)
+				return s.stateResource(a)
 			})
 		case "child_modules":
 			return s.eachItem(func(int) error { return walkStateModule(s, a, where, depth+1) })
@@ -352,4 +348,65 @@ func (s *scanner) membersAfterOpen(fn func(key []byte) error) error {
 			return s.errorAt(s.pos-1, ErrNotJSON, "expected ',' or '}' after object member, found "+quoteChar(c))
 		}
 	}
+}
+
+// errNotPreset ends the header walk of stateResource early.
+var errNotPreset = errors.New("not a preset")
+
+// stateResource reads one resource of a state's values representation. Its
+// mode and type are read from the stream while the resource is kept in the
+// buffer; anything but a data.coder_workspace_preset is then skipped without
+// being held.
+func (s *scanner) stateResource(a *assembler) error {
+	c, ok := s.skipSpace()
+	if !ok {
+		return s.eofError("")
+	}
+	if c != '{' {
+		return s.skipValue()
+	}
+	s.mark = s.pos
+	s.pos++
+	var mode, typ string
+	err := s.membersAfterOpen(func(key []byte) error {
+		k := string(key)
+		if k != "mode" && k != "type" {
+			return s.skipValue()
+		}
+		c, ok := s.skipSpace()
+		if !ok {
+			return s.eofError("")
+		}
+		if c != '"' {
+			return s.skipValue()
+		}
+		v, err := s.readString()
+		if err != nil {
+			return err
+		}
+		if k == "mode" {
+			mode = v
+		} else {
+			typ = v
+		}
+		if (mode != "" && mode != "data") || (typ != "" && typ != "coder_workspace_preset") {
+			return errNotPreset
+		}
+		return nil
+	})
+	switch {
+	case err == errNotPreset:
+		s.mark = -1
+		open := [1]byte{'{'}
+		return s.skipOpen(open[:])
+	case err != nil:
+		s.mark = -1
+		return err
+	}
+	start := s.mark
+	s.mark = -1
+	if mode != "data" || typ != "coder_workspace_preset" {
+		return nil
+	}
+	return s.fromRaw(a.addStateResource(s.buf[start:s.pos]), start)
 }
