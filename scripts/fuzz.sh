@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Runs every fuzz target of the module for DURATION each (default 10s):
+# Runs every fuzz target of the module for DURATION each (default 30000x):
+# a duration (30s) or, better on a loaded machine, a count of executions
+# (30000x): with a duration, Go 1.26 can report a bare "context deadline
+# exceeded" failure at the deadline with no failing input (golang/go#75804).
 # every `func FuzzXxx(` in a *_test.go file, one `go test -fuzz` per target
 # (go test accepts only one fuzz target per run). Exits non-zero when any
 # target fails; the failing input lands in that package's testdata/fuzz/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-duration=${1:-10s}
+duration=${1:-30000x}
 go=${GO:-go}
 
 failed=()
