@@ -167,15 +167,13 @@ func parseDocument(s *scanner, a *assembler) error {
 		s.pos++
 		return fmt.Errorf("%w: the input is an empty JSON object", ErrNotPlan)
 	}
-	for {
+	for more := true; more; {
 		where = ""
-		key, err := s.readString()
+		rawKey, err := s.memberKey()
 		if err != nil {
 			return err
 		}
-		if err := s.expect(':', "after object key"); err != nil {
-			return err
-		}
+		key := string(rawKey)
 		seen[key] = true
 		where = key
 		switch key {
@@ -253,16 +251,8 @@ func parseDocument(s *scanner, a *assembler) error {
 			}
 		}
 		where = ""
-		c, ok := s.skipSpace()
-		if !ok {
-			return s.eofError(": the plan object is not closed")
-		}
-		s.pos++
-		if c == '}' {
-			break
-		}
-		if c != ',' {
-			return s.errorAt(s.pos-1, ErrNotJSON, "expected ',' or '}' after object member, found "+quoteChar(c))
+		if more, err = s.nextMember(": the plan object is not closed"); err != nil {
+			return err
 		}
 	}
 	if err := checkTrailer(s); err != nil {
@@ -316,9 +306,7 @@ func checkTrailer(s *scanner) error {
 			}
 			continue
 		}
-		if s.where != nil {
-			s.where = nil
-		}
+		s.where = nil
 		return s.errorAt(s.pos, ErrNotJSON, "unexpected data after the end of the plan document")
 	}
 }

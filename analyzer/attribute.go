@@ -243,32 +243,6 @@ func refInstanceKey(ref, repModule string) (string, bool) {
 	return resourceKey(strings.Join(segs[:len(calls)], "."), resource), true
 }
 
-// moduleSegments splits a module instance address into its
-// module.NAME[KEY] segments.
-func moduleSegments(addr string) ([]string, bool) {
-	var segs []string
-	s := addr
-	for s != "" {
-		if !strings.HasPrefix(s, "module.") {
-			return nil, false
-		}
-		j := len("module.")
-		for j < len(s) && s[j] != '.' && s[j] != '[' {
-			j++
-		}
-		if j < len(s) && s[j] == '[' {
-			rest, ok := skipIndex(s[j:])
-			if !ok {
-				return nil, false
-			}
-			j = len(s) - len(rest)
-		}
-		segs = append(segs, s[:j])
-		s = strings.TrimPrefix(s[j:], ".")
-	}
-	return segs, true
-}
-
 func refResources(refs []string) []string {
 	var out []string
 	seen := map[string]bool{}

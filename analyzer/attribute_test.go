@@ -168,9 +168,9 @@ func TestModuleCalls(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.addr, func(t *testing.T) {
-			got, ok := moduleCalls(tt.addr)
+			got, ok := ModuleCalls(tt.addr)
 			if ok != tt.ok || (ok && !reflect.DeepEqual(got, tt.want)) {
-				t.Errorf("moduleCalls(%q) = %q, %v; want %q, %v", tt.addr, got, ok, tt.want, tt.ok)
+				t.Errorf("ModuleCalls(%q) = %q, %v; want %q, %v", tt.addr, got, ok, tt.want, tt.ok)
 			}
 		})
 	}

@@ -52,42 +52,55 @@ func parseConfiguration(raw []byte) *cfgRoot {
 	return &c
 }
 
-// moduleCalls splits a module address such as
-// module.ws["a b"].module.agent[0] into its call names: ws, agent.
-func moduleCalls(addr string) ([]string, bool) {
-	var calls []string
+// ModuleCalls splits a module instance address such as
+// module.ws["a b"].module.agent[0] into its module call names: ws, agent.
+// It reports false for a string that is not a module address.
+func ModuleCalls(addr string) ([]string, bool) {
+	segs, ok := moduleSegments(addr)
+	if !ok || len(segs) == 0 {
+		return nil, ok
+	}
+	calls := make([]string, len(segs))
+	for i, seg := range segs {
+		calls[i] = refRoot(strings.TrimPrefix(seg, "module."))
+	}
+	return calls, true
+}
+
+// moduleSegments splits a module instance address into its
+// module.NAME[KEY] segments (the key is optional).
+func moduleSegments(addr string) ([]string, bool) {
+	var segs []string
 	s := addr
 	for s != "" {
 		if !strings.HasPrefix(s, "module.") {
 			return nil, false
 		}
-		s = s[len("module."):]
-		i := 0
-		for i < len(s) && s[i] != '.' && s[i] != '[' {
-			i++
+		j := len("module.")
+		for j < len(s) && s[j] != '.' && s[j] != '[' {
+			j++
 		}
-		if i == 0 {
-			return nil, false
+		if j == len("module.") {
+			return nil, false // no call name
 		}
-		calls = append(calls, s[:i])
-		s = s[i:]
-		if strings.HasPrefix(s, "[") {
-			rest, ok := skipIndex(s)
+		if j < len(s) && s[j] == '[' {
+			rest, ok := skipIndex(s[j:])
 			if !ok {
 				return nil, false
 			}
-			s = rest
+			j = len(s) - len(rest)
 		}
-		if strings.HasPrefix(s, ".") {
-			s = s[1:]
-			if s == "" {
-				return nil, false
-			}
-		} else if s != "" {
+		segs = append(segs, s[:j])
+		s = s[j:]
+		if s == "" {
+			break
+		}
+		if s[0] != '.' || len(s) == 1 {
 			return nil, false
 		}
+		s = s[1:]
 	}
-	return calls, true
+	return segs, true
 }
 
 // skipIndex skips one [key] instance key (a quoted string or a number).
@@ -133,7 +146,7 @@ func (c *cfgRoot) scopeFor(moduleAddr string) (*scope, bool) {
 	if moduleAddr == "" {
 		return sc, true
 	}
-	calls, ok := moduleCalls(moduleAddr)
+	calls, ok := ModuleCalls(moduleAddr)
 	if !ok {
 		return nil, false
 	}

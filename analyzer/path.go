@@ -51,15 +51,6 @@ func (p Path) String() string {
 	return b.String()
 }
 
-// Root returns the first step of the path when it is an attribute name, or "".
-func (p Path) Root() string {
-	if len(p) == 0 {
-		return ""
-	}
-	s, _ := p[0].(string)
-	return s
-}
-
 // isIdentifier reports whether s is a valid HCL identifier as claimdrift
 // renders them: [A-Za-z_][A-Za-z0-9_-]*.
 func isIdentifier(s string) bool {

@@ -320,37 +320,13 @@ func (s *scanner) skipOpen(stack []byte) error {
 
 // readString reads a JSON string value (after whitespace) and decodes it.
 func (s *scanner) readString() (string, error) {
-	c, ok := s.skipSpace()
-	if !ok {
-		return "", s.eofError("")
-	}
-	if c != '"' {
-		return "", s.errorAt(s.pos, ErrNotJSON, "expected a string, found "+quoteChar(c))
-	}
-	// Keep the string in the buffer while skipping it; an outer mark (an
-	// element being kept) already does, and must stay where it is.
-	outer := s.mark
-	if outer < 0 {
-		s.mark = s.pos
-	}
-	rel := s.pos - s.mark
-	err := s.skipString()
-	start := s.mark + rel
-	if outer < 0 {
-		s.mark = -1
-	}
-	if err != nil {
-		return "", err
-	}
-	str, err := unquote(s.buf[start:s.pos])
-	if err != nil {
-		return "", s.errorAt(start, ErrNotJSON, "invalid string")
-	}
-	return str, nil
+	b, err := s.readKey()
+	return string(b), err
 }
 
-// readKey reads an object key and returns its bytes without allocating when
-// it has no escapes; the slice is valid until the next read.
+// readKey reads a JSON string (an object key) and returns its decoded bytes,
+// without allocating when it has no escapes; the slice is valid until the
+// next read. An outer mark (an element being kept) stays where it is.
 func (s *scanner) readKey() ([]byte, error) {
 	c, ok := s.skipSpace()
 	if !ok {
@@ -381,4 +357,31 @@ func (s *scanner) readKey() ([]byte, error) {
 		return nil, s.errorAt(start, ErrNotJSON, "invalid string")
 	}
 	return []byte(str), nil
+}
+
+// memberKey reads an object member's key and the ':' after it.
+func (s *scanner) memberKey() ([]byte, error) {
+	key, err := s.readKey()
+	if err != nil {
+		return nil, err
+	}
+	return key, s.expect(':', "after object key")
+}
+
+// nextMember consumes what follows an object member: ',' (more is true) or
+// '}' (the object ends). eofHint completes the message when the input ends
+// there.
+func (s *scanner) nextMember(eofHint string) (more bool, err error) {
+	c, ok := s.skipSpace()
+	if !ok {
+		return false, s.eofError(eofHint)
+	}
+	s.pos++
+	switch c {
+	case ',':
+		return true, nil
+	case '}':
+		return false, nil
+	}
+	return false, s.errorAt(s.pos-1, ErrNotJSON, "expected ',' or '}' after object member, found "+quoteChar(c))
 }

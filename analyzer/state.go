@@ -9,7 +9,7 @@ import (
 
 // eachMember walks the object at the scanner's position (null is an empty
 // object); fn is called for each key and must consume the member's value.
-func (s *scanner) eachMember(fn func(key string) error) error {
+func (s *scanner) eachMember(fn func(key []byte) error) error {
 	c, ok := s.skipSpace()
 	if !ok {
 		return s.eofError("")
@@ -21,36 +21,7 @@ func (s *scanner) eachMember(fn func(key string) error) error {
 		return s.errorAt(s.pos, ErrInvalid, "expected an object, found "+describe(s.buf[s.pos:s.end]))
 	}
 	s.pos++
-	if c, ok = s.skipSpace(); !ok {
-		return s.eofError("")
-	}
-	if c == '}' {
-		s.pos++
-		return nil
-	}
-	for {
-		key, err := s.readString()
-		if err != nil {
-			return err
-		}
-		if err := s.expect(':', "after object key"); err != nil {
-			return err
-		}
-		if err := fn(key); err != nil {
-			return err
-		}
-		c, ok := s.skipSpace()
-		if !ok {
-			return s.eofError("")
-		}
-		s.pos++
-		if c == '}' {
-			return nil
-		}
-		if c != ',' {
-			return s.errorAt(s.pos-1, ErrNotJSON, "expected ',' or '}' after object member, found "+quoteChar(c))
-		}
-	}
+	return s.membersAfterOpen(fn)
 }
 
 // eachItem walks the array at the scanner's position (null is empty); fn
@@ -95,12 +66,12 @@ func (s *scanner) eachItem(fn func(i int) error) error {
 // walkPriorState reads prior_state.values, module by module, one resource
 // at a time, collecting the presets the template declares.
 func walkPriorState(s *scanner, a *assembler, where *string) error {
-	return s.eachMember(func(key string) error {
-		if key != "values" {
+	return s.eachMember(func(key []byte) error {
+		if string(key) != "values" {
 			return s.skipValue()
 		}
-		return s.eachMember(func(key string) error {
-			if key != "root_module" {
+		return s.eachMember(func(key []byte) error {
+			if string(key) != "root_module" {
 				return s.skipValue()
 			}
 			return walkStateModule(s, a, where, 0)
@@ -112,7 +83,7 @@ func walkStateModule(s *scanner, a *assembler, where *string, depth int) error {
 	if depth > 100 {
 		return s.errorAt(s.pos, ErrInvalid, "modules nested too deep")
 	}
-	return s.eachMember(func(key string) error {
+	return s.eachMember(func(key []byte) error {
 		switch string(key) {
 		case "resources":
 			return s.eachItem(func(i int) error {
@@ -238,12 +209,10 @@ func (s *scanner) eachChange(where *string, a *assembler) error {
 			// (the rest of "change", then of the element).
 			s.mark = -1
 			a.count(acts)
-			var open [2]byte = [2]byte{'{', '{'}
-			return s.skipOpen(open[:])
+			return s.skipOpen([]byte{'{', '{'})
 		}
 		if found {
-			var open [2]byte = [2]byte{'{', '{'}
-			if err := s.skipOpen(open[:]); err != nil {
+			if err := s.skipOpen([]byte{'{', '{'}); err != nil {
 				s.mark = -1
 				return err
 			}
@@ -326,26 +295,16 @@ func (s *scanner) membersAfterOpen(fn func(key []byte) error) error {
 		return nil
 	}
 	for {
-		key, err := s.readKey()
+		key, err := s.memberKey()
 		if err != nil {
-			return err
-		}
-		if err := s.expect(':', "after object key"); err != nil {
 			return err
 		}
 		if err := fn(key); err != nil {
 			return err
 		}
-		c, ok := s.skipSpace()
-		if !ok {
-			return s.eofError("")
-		}
-		s.pos++
-		if c == '}' {
-			return nil
-		}
-		if c != ',' {
-			return s.errorAt(s.pos-1, ErrNotJSON, "expected ',' or '}' after object member, found "+quoteChar(c))
+		more, err := s.nextMember("")
+		if err != nil || !more {
+			return err
 		}
 	}
 }
@@ -397,8 +356,7 @@ func (s *scanner) stateResource(a *assembler) error {
 	switch {
 	case err == errNotPreset:
 		s.mark = -1
-		open := [1]byte{'{'}
-		return s.skipOpen(open[:])
+		return s.skipOpen([]byte{'{'})
 	case err != nil:
 		s.mark = -1
 		return err

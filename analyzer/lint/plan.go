@@ -109,29 +109,9 @@ func pathsOverlap(a, b string) bool {
 // stripInstanceKeys drops instance keys from a module address:
 // module.ws["a"].module.x[0] → module.ws.module.x.
 func stripInstanceKeys(addr string) string {
-	var b strings.Builder
-	depth := 0
-	inString := false
-	for i := 0; i < len(addr); i++ {
-		c := addr[i]
-		switch {
-		case inString:
-			if c == '\\' {
-				i++
-			} else if c == '"' {
-				inString = false
-			}
-		case c == '"' && depth > 0:
-			inString = true
-		case c == '[':
-			depth++
-		case c == ']':
-			if depth > 0 {
-				depth--
-			}
-		case depth == 0:
-			b.WriteByte(c)
-		}
+	calls, ok := analyzer.ModuleCalls(addr)
+	if !ok || len(calls) == 0 {
+		return addr
 	}
-	return b.String()
+	return "module." + strings.Join(calls, ".module.")
 }

@@ -17,13 +17,8 @@ import (
 // data.coder_workspace that change when a prebuild is claimed (its name,
 // owner, and prebuild flags) but not those that stay (id, transition,
 // start_count, access_url…).
-var DefaultClaimRefs = []string{
-	"data.coder_workspace_owner.*",
-	"data.coder_workspace.*.name",
-	"data.coder_workspace.*.owner*",
-	"data.coder_workspace.*.is_prebuild",
-	"data.coder_workspace.*.is_prebuild_claim",
-}
+// It is the analyzer's list, so that lint and the plan analysis agree.
+var DefaultClaimRefs = analyzer.DefaultClaimRefs
 
 // claimMatcher decides whether a reference is claim-sensitive.
 type claimMatcher struct {

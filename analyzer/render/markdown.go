@@ -54,7 +54,7 @@ func markdownString(r *analyzer.Report, opts Options) string {
 		if len(rep.Paths) > 0 {
 			ps := make([]string, len(rep.Paths))
 			for i, p := range rep.Paths {
-				ps[i] = mdCode(p)
+				ps[i] = htmlCode(p)
 			}
 			paths = strings.Join(ps, ", ")
 		}
@@ -66,7 +66,7 @@ func markdownString(r *analyzer.Report, opts Options) string {
 		if rep.ClaimSensitive {
 			claim = " (claim-sensitive)"
 		}
-		rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s%s | %s |\n", mdCode(rep.Resource), mdCell(rep.Reason), orderText(rep.Order), paths, claim, risk))
+		rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s%s | %s |\n", htmlCode(rep.Resource), mdCell(rep.Reason), orderText(rep.Order), paths, claim, risk))
 	}
 	var details []string
 	for _, rep := range r.Replacements {
@@ -81,7 +81,7 @@ func markdownString(r *analyzer.Report, opts Options) string {
 			if len(ch.References) > 0 {
 				rs := make([]string, len(ch.References))
 				for i, r := range ch.References {
-					rs[i] = mdCode(r)
+					rs[i] = htmlCode(r)
 				}
 				cause = strings.Join(rs, ", ")
 				if ch.ClaimSensitive {
@@ -91,11 +91,11 @@ func markdownString(r *analyzer.Report, opts Options) string {
 					cause += " _(replaced in this plan)_"
 				}
 			}
-			path := mdCode(ch.Path)
+			path := htmlCode(ch.Path)
 			if len(ch.ChangedKeys) > 0 {
 				ks := make([]string, len(ch.ChangedKeys))
 				for i, k := range ch.ChangedKeys {
-					ks[i] = mdCode(k)
+					ks[i] = htmlCode(k)
 				}
 				path += "<br>changed: " + strings.Join(ks, ", ")
 			}
@@ -117,9 +117,9 @@ func markdownString(r *analyzer.Report, opts Options) string {
 		for _, d := range r.Drift {
 			ps := make([]string, len(d.Paths))
 			for i, p := range d.Paths {
-				ps[i] = mdCode(p)
+				ps[i] = htmlCode(p)
 			}
-			fmt.Fprintf(&drift, "- %s (%s): %s\n", mdCode(d.Resource), mdCell(strings.Join(d.Actions, ",")), strings.Join(ps, ", "))
+			fmt.Fprintf(&drift, "- %s (%s): %s\n", htmlCode(d.Resource), mdCell(strings.Join(d.Actions, ",")), strings.Join(ps, ", "))
 		}
 		drift.WriteString("\n</details>\n")
 	}
@@ -193,11 +193,6 @@ func mdCell(s string) string {
 		return "—"
 	}
 	return mdEscape(s)
-}
-
-// mdCode writes s as inline code that survives any backticks and pipes in s.
-func mdCode(s string) string {
-	return htmlCode(s)
 }
 
 // htmlCode writes s as an HTML <code> element, which (unlike backticks)

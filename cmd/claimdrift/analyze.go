@@ -79,26 +79,26 @@ Sensitive values are never printed. Exit code 2 when anything is replaced,
 
 // runAnalyze reads the plan, prints the report and returns errFindings when
 // the plan replaces something.
-func runAnalyze(ctx context.Context, o *analyzeOptions, io ioStreams, color bool) error {
+func runAnalyze(ctx context.Context, o *analyzeOptions, streams ioStreams, color bool) error {
 	if !slices.Contains(render.Formats, o.format) {
 		return usageError{fmt.Errorf("--format %q: want one of %s", o.format, strings.Join(render.Formats, ", "))}
 	}
 	if o.plan == "-" {
-		if f, ok := io.In.(*os.File); ok && isTerminal(f) {
+		if f, ok := streams.In.(*os.File); ok && isTerminal(f) {
 			return usageError{errors.New("no plan given: pass a plan file or pipe one in (terraform show -json PLANFILE | claimdrift analyze)")}
 		}
 	}
-	rep, err := loadReport(ctx, o.plan, io.In, planSource{terraform: o.terraform, chdir: o.chdir},
-		analyzer.Options{Ignore: o.ignore, MaxValueLen: jsonValueLen(o), ClaimRefs: o.claimRefs, StatefulTypes: o.statefulType})
+	rep, err := loadReport(ctx, o.plan, streams.In, planSource{terraform: o.terraform, chdir: o.chdir},
+		analyzer.Options{Ignore: o.ignore, MaxValueLen: o.maxValueLen, ClaimRefs: o.claimRefs, StatefulTypes: o.statefulType})
 	if err != nil {
 		return err
 	}
 	ropts := render.Options{Color: color, MaxValueLen: o.maxValueLen}
-	if err := render.Write(io.Out, o.format, rep, ropts); err != nil {
+	if err := render.Write(streams.Out, o.format, rep, ropts); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	if o.format == "github" && o.stepSummary != "" {
-		if err := appendFile(o.stepSummary, func(w ioWriter) error { return render.Markdown(w, rep, ropts) }); err != nil {
+		if err := appendFile(o.stepSummary, func(w io.Writer) error { return render.Markdown(w, rep, ropts) }); err != nil {
 			return fmt.Errorf("write job summary: %w", err)
 		}
 	}
@@ -106,13 +106,6 @@ func runAnalyze(ctx context.Context, o *analyzeOptions, io ioStreams, color bool
 		return errFindings
 	}
 	return nil
-}
-
-func jsonValueLen(o *analyzeOptions) int {
-	if o.maxValueLen > 0 {
-		return o.maxValueLen
-	}
-	return 0
 }
 
 // planSource says how to turn a binary plan file into JSON.
@@ -157,10 +150,8 @@ func toolDirs() []string {
 	return dirs
 }
 
-type ioWriter = io.Writer
-
 // appendFile opens name for appending and lets fn write to it.
-func appendFile(name string, fn func(w ioWriter) error) error {
+func appendFile(name string, fn func(w io.Writer) error) error {
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
