@@ -42,17 +42,15 @@ fixtures=(
 	"kubernetes-fixed|the kubernetes template fixed with ignore_changes on metadata[0].name, a keyed label (metadata[0].labels[\"app.kubernetes.io/name\"]), a keyed selector label and an env entry (spec[0].container[0].env[1].value): in-place updates only (labels, the secret's sensitive data, the pod template), and coder_agent replaced"
 )
 
-log() { printf 'fixtures-providers: %s\n' "$*" >&2; }
-die() { log "$*"; exit 1; }
+log_prefix=fixtures-providers
+# shellcheck source=scripts/fixtures-lib.sh
+. "$root/scripts/fixtures-lib.sh"
 
-[ -x "$tf" ] || die "$tf is missing; run: make tools"
 for v in $(compgen -e); do
 	case $v in CODER_* | TF_VAR_* | TF_CLI_ARGS* | TF_LOG* | TF_DATA_DIR | TF_WORKSPACE | TF_PLUGIN_CACHE_DIR) unset "$v" ;; esac
 done
 export CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
-got=$(TF_CLI_CONFIG_FILE=/dev/null "$tf" version | head -n1)
-[ "$got" = "Terraform v$tf_version" ] ||
-	die "$tf reports \"$got\", want Terraform v$tf_version; run: make tools"
+require_terraform
 
 # 1. The provider, under the three names, and the CLI configuration.
 build_provider() {
@@ -163,19 +161,6 @@ generate() {
 	mv "$work_root/$name.stream.jsonl" "$out_dir/$name.stream.jsonl"
 	cd "$root"
 	log "$name: $(summary "$out_dir/$name.json")"
-}
-
-# summary prints the actions of a plan JSON, e.g. "replace=3 update=1".
-summary() {
-	if command -v jq >/dev/null 2>&1; then
-		jq -r '[.resource_changes[]?.change.actions
-			| if . == ["delete","create"] or . == ["create","delete"] then "replace"
-			  elif . == ["no-op"] then "no_op" else .[0] end]
-			| group_by(.) | map("\(.[0])=\(length)") | join(" ")
-			| if . == "" then "no resources" else . end' "$1"
-	else
-		echo "written"
-	fi
 }
 
 write_readme() {

@@ -40,19 +40,16 @@ fixtures=(
 prebuild_vars=(-var owner_name=prebuilds -var workspace_name=ws-prebuilds-1)
 claimant_vars=(-var owner_name=alice -var workspace_name=ws-alice-1)
 
-log() { printf 'fixtures: %s\n' "$*" >&2; }
-die() { log "$*"; exit 1; }
+log_prefix=fixtures
+# shellcheck source=scripts/fixtures-lib.sh
+. "$root/scripts/fixtures-lib.sh"
 
-[ -x "$tf" ] || die "$tf is missing; run: make tools"
 export TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
 unset TF_DATA_DIR TF_WORKSPACE TF_LOG TF_PLUGIN_CACHE_DIR
 for v in $(compgen -e); do
 	case $v in TF_VAR_* | TF_CLI_ARGS*) unset "$v" ;; esac
 done
-got=$("$tf" version) || die "$tf version failed"
-got=${got%%$'\n'*}
-[ "$got" = "Terraform v$tf_version" ] ||
-	die "$tf reports \"$got\", want Terraform v$tf_version; run: make tools"
+require_terraform
 
 mkdir -p "$out_dir"
 work_root=$(mktemp -d)
@@ -126,19 +123,6 @@ generate() {
 	fi
 	cd "$root"
 	log "$name: $(summary "$out_dir/$name.json")"
-}
-
-# summary prints the actions of a plan JSON, e.g. "replace=3 update=1".
-summary() {
-	if command -v jq >/dev/null 2>&1; then
-		jq -r '[.resource_changes[]?.change.actions
-			| if . == ["delete","create"] or . == ["create","delete"] then "replace"
-			  elif . == ["no-op"] then "no_op" else .[0] end]
-			| group_by(.) | map("\(.[0])=\(length)") | join(" ")
-			| if . == "" then "no resources" else . end' "$1"
-	else
-		echo "written"
-	fi
 }
 
 write_readme() {
