@@ -99,22 +99,21 @@ func skipWrapperPrefix(s *scanner) (byte, error) {
 		if !(bytes.HasPrefix(rest, []byte("[command]")) || bytes.HasPrefix(rest, []byte("::"))) {
 			return c, nil
 		}
-		if err := skipLine(s); err != nil {
-			return 0, err
-		}
+		skipLine(s)
 	}
 }
 
-// skipLine consumes input up to and including the next newline.
-func skipLine(s *scanner) error {
+// skipLine consumes input up to and including the next newline, or to the
+// end of the input.
+func skipLine(s *scanner) {
 	for {
 		if i := bytes.IndexByte(s.buf[s.pos:s.end], '\n'); i >= 0 {
 			s.pos += i + 1
-			return nil
+			return
 		}
 		s.pos = s.end
 		if !s.fill() {
-			return nil
+			return
 		}
 	}
 }
@@ -301,9 +300,7 @@ func checkTrailer(s *scanner) error {
 		}
 		s.ensure(2)
 		if c == ':' && s.end-s.pos >= 2 && s.buf[s.pos+1] == ':' {
-			if err := skipLine(s); err != nil {
-				return err
-			}
+			skipLine(s)
 			continue
 		}
 		s.where = nil

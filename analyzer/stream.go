@@ -42,9 +42,7 @@ func parseStream(s *scanner, a *assembler) error {
 			s.ensure(2)
 			if c == '[' || (c == ':' && s.end-s.pos >= 2 && s.buf[s.pos+1] == ':') {
 				// A CI wrapper's line ("[command]…", "::debug::…").
-				if err := skipLine(s); err != nil {
-					return err
-				}
+				skipLine(s)
 				continue
 			}
 			return s.errorAt(s.pos, ErrNotJSON, "expected a JSON message, found "+quoteChar(c))
