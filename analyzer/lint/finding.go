@@ -195,6 +195,8 @@ const (
 	RuleUpdatesInPlace    = "claim_updates_in_place"
 	RuleIgnoreChangesAll  = "ignore_changes_all"
 	RulePlanMissed        = "plan_replacement_missed"
+	RuleInstanceKeys      = "claim_changes_instances"
+	RuleModuleNotRead     = "module_not_read"
 )
 
 // Rules lists every rule, in a stable order.
@@ -233,6 +235,20 @@ var Rules = []Rule{
 		Short:   "The plan replaces a resource that the static analysis did not flag.",
 		Help:    "The plan given with --plan replaces this resource, and no static finding explains it: the cause may be outside the claim-sensitive references claimdrift follows (a variable, a provider default, a tainted resource). Look at the plan's replace paths.",
 		Default: SeverityError,
+	},
+	{
+		ID:      RuleInstanceKeys,
+		Name:    "ClaimChangesInstances",
+		Short:   "A resource's or module's count or for_each depends on a claim-sensitive value.",
+		Help:    "When count or for_each changes on claim, Terraform destroys the instances whose keys went away and creates new ones: the prebuild's resources are lost. ignore_changes cannot cover count or for_each; derive them from values that stay the same when a prebuild is claimed (data.coder_workspace.me.start_count, parameters, the workspace id).",
+		Default: SeverityError,
+	},
+	{
+		ID:      RuleModuleNotRead,
+		Name:    "ModuleNotRead",
+		Short:   "A module call was not read, so what passes through it is not checked.",
+		Help:    "claimdrift lint reads local modules only (a source starting with ./ or ../ inside the linted directory). Registry, git and remote modules, and local modules that are missing, are not followed: claim-sensitive values passed into them, and resources inside them, are not checked. Run claimdrift simulate or lint --plan with a claim plan for an exact answer.",
+		Default: SeverityWarning,
 	},
 }
 

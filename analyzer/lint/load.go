@@ -42,6 +42,8 @@ type module struct {
 	dir       string
 	resources []*resource
 	byAddr    map[string]*resource
+	// data holds the data sources by address (data.TYPE.NAME).
+	data      map[string]*resource
 	locals    map[string]*hclsyntax.Attribute
 	outputs   map[string]*hclsyntax.Attribute
 	calls     map[string]*moduleCall
@@ -52,11 +54,26 @@ type resource struct {
 	typ, name string
 	file      string
 	block     *hclsyntax.Block
+	src       []byte // the file's source
 	managed   bool
 	lifecycle *lifecycle
 }
 
-func (r *resource) addr() string { return r.typ + "." + r.name }
+func (r *resource) addr() string {
+	if !r.managed {
+		return "data." + r.typ + "." + r.name
+	}
+	return r.typ + "." + r.name
+}
+
+// meta returns the count or for_each argument of a resource, data source or
+// module call body, nil when it has none.
+func meta(body *hclsyntax.Body) *hclsyntax.Attribute {
+	if a, ok := body.Attributes["for_each"]; ok {
+		return a
+	}
+	return body.Attributes["count"]
+}
 
 type moduleCall struct {
 	name   string
@@ -65,6 +82,10 @@ type moduleCall struct {
 	// the source is not a local path inside it.
 	dir   string
 	attrs map[string]*hclsyntax.Attribute
+	block *hclsyntax.Block
+	file  string
+	// notRead says why the module was not read ("" when it was).
+	notRead string
 }
 
 // loader reads modules from a file system.
@@ -94,6 +115,7 @@ func (l *loader) load(dir string, depth int) (*module, error) {
 	m := &module{
 		dir:     dir,
 		byAddr:  map[string]*resource{},
+		data:    map[string]*resource{},
 		locals:  map[string]*hclsyntax.Attribute{},
 		outputs: map[string]*hclsyntax.Attribute{},
 		calls:   map[string]*moduleCall{},
@@ -107,6 +129,7 @@ func (l *loader) load(dir string, depth int) (*module, error) {
 	}
 	sort.Strings(names)
 	if len(names) == 0 {
+		delete(l.modules, dir)
 		return nil, fmt.Errorf("%s: %w", l.displayName(dir), ErrNoConfig)
 	}
 	for _, name := range names {
@@ -119,17 +142,25 @@ func (l *loader) load(dir string, depth int) (*module, error) {
 			return nil, err
 		}
 	}
-	if depth >= maxModuleDepth {
-		return m, nil
-	}
 	for _, name := range m.callOrder {
 		c := m.calls[name]
-		if c.dir == "" {
+		switch {
+		case c.dir == "" && c.source == "":
+			c.notRead = "its source is not a literal string"
+			continue
+		case c.dir == "":
+			c.notRead = fmt.Sprintf("its source %q is not a local directory inside the linted one (registry, remote and git modules are not downloaded)", c.source)
+			continue
+		case depth >= maxModuleDepth:
+			c.notRead = fmt.Sprintf("it is nested more than %d modules deep", maxModuleDepth)
+			c.dir = ""
 			continue
 		}
 		if _, err := l.load(c.dir, depth+1); err != nil {
 			if errors.Is(err, ErrNoConfig) || errors.Is(err, fs.ErrNotExist) {
-				// A local module that is missing is not followed.
+				// A local module that is missing is not followed, and
+				// the finding says so.
+				c.notRead = fmt.Sprintf("its source %q has no .tf files here (run terraform get, or check the path)", c.source)
 				c.dir = ""
 				continue
 			}
@@ -155,11 +186,13 @@ func (l *loader) parseFile(m *module, p string, src []byte) error {
 			if len(b.Labels) != 2 {
 				continue
 			}
-			r := &resource{typ: b.Labels[0], name: b.Labels[1], file: display, block: b, managed: b.Type == "resource"}
+			r := &resource{typ: b.Labels[0], name: b.Labels[1], file: display, block: b, src: src, managed: b.Type == "resource"}
+			r.lifecycle = parseLifecycle(b.Body)
 			if r.managed {
-				r.lifecycle = parseLifecycle(b.Body)
 				m.resources = append(m.resources, r)
 				m.byAddr[r.addr()] = r
+			} else {
+				m.data[r.addr()] = r
 			}
 		case "locals":
 			for name, a := range b.Body.Attributes {
@@ -175,7 +208,7 @@ func (l *loader) parseFile(m *module, p string, src []byte) error {
 			if len(b.Labels) != 1 {
 				continue
 			}
-			c := &moduleCall{name: b.Labels[0], attrs: map[string]*hclsyntax.Attribute{}}
+			c := &moduleCall{name: b.Labels[0], attrs: map[string]*hclsyntax.Attribute{}, block: b, file: display}
 			for name, a := range b.Body.Attributes {
 				c.attrs[name] = a
 			}
@@ -238,6 +271,8 @@ type lifecycle struct {
 	// rendering for fix suggestions, in source order.
 	paths    []ignorePath
 	rendered []string
+	// triggers are the replace_triggered_by entries.
+	triggers []hcl.Expression
 }
 
 type ignorePath []any
@@ -251,6 +286,11 @@ func parseLifecycle(body *hclsyntax.Body) *lifecycle {
 			continue
 		}
 		lc.present = true
+		if a, ok := b.Body.Attributes["replace_triggered_by"]; ok {
+			if exprs, diags := hcl.ExprList(a.Expr); !diags.HasErrors() {
+				lc.triggers = append(lc.triggers, exprs...)
+			}
+		}
 		a, ok := b.Body.Attributes["ignore_changes"]
 		if !ok {
 			continue
@@ -290,4 +330,34 @@ func ignoreEntryPath(e hcl.Expression) (ignorePath, bool) {
 		}
 	}
 	return nil, false
+}
+
+// coversNames reports whether ignore_changes holds the argument named by
+// names (attribute and block names, indexes left out) or one above it.
+func (lc *lifecycle) coversNames(names []string) bool {
+	if lc.all {
+		return true
+	}
+	for _, ip := range lc.paths {
+		var steps []string
+		for _, s := range ip {
+			if n, ok := s.(string); ok {
+				steps = append(steps, n)
+			}
+		}
+		if len(steps) > len(names) {
+			continue
+		}
+		ok := true
+		for i := range steps {
+			if steps[i] != names[i] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
 }

@@ -13,8 +13,7 @@ import (
 // error; other attribute findings are marked PlanNotReplaced. Every
 // replacement, or replaced path, that no finding explains is added as a
 // plan_replacement_missed error, located at the resource block when one of
-// the linted modules declares it; replacements of coder_* resources are left
-// out, as in the static pass. The findings are sorted again.
+// the linted modules declares it. The findings are sorted again.
 func Confirm(res *Result, rep *analyzer.Report) {
 	type match struct {
 		f     *Finding
@@ -23,7 +22,7 @@ func Confirm(res *Result, rep *analyzer.Report) {
 	attrFindings := map[string][]int{} // MODULE|TYPE.NAME → indexes
 	for i := range res.Findings {
 		f := &res.Findings[i]
-		if f.resType == "" || f.Rule == RuleIgnoreChangesAll || f.Rule == RulePlanMissed {
+		if f.resType == "" || f.Rule == RuleIgnoreChangesAll || f.Rule == RulePlanMissed || f.Rule == RuleModuleNotRead {
 			continue
 		}
 		f.Plan = PlanNotReplaced
@@ -34,11 +33,21 @@ func Confirm(res *Result, rep *analyzer.Report) {
 	}
 	var missed []Finding
 	for _, rp := range rep.Replacements {
-		if strings.HasPrefix(rp.Type, "coder_") {
-			// Like the static pass, leave Coder's own resources alone.
-			continue
-		}
 		key := stripInstanceKeys(rp.Module) + "|" + rp.Type + "." + rp.Name
+		if len(rp.Paths) == 0 {
+			// No paths (replace_triggered_by, a new instance key): a
+			// finding about the whole resource explains it.
+			explained := false
+			for _, i := range attrFindings[key] {
+				f := &res.Findings[i]
+				if f.Attribute == "" || f.Rule == RuleInstanceKeys {
+					f.Plan, f.Severity, explained = PlanConfirmed, SeverityError, true
+				}
+			}
+			if explained {
+				continue
+			}
+		}
 		var unexplained []string
 		for _, p := range rp.Paths {
 			explained := false

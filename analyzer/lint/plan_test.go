@@ -49,7 +49,7 @@ func TestConfirmWithPlan(t *testing.T) {
 				golden(t, "plan-"+name+"."+goldenExt[format], buf.Bytes())
 			}
 			for _, f := range res.Findings {
-				if f.Rule == RuleIgnoreChangesAll {
+				if f.Rule == RuleIgnoreChangesAll || f.Rule == RuleModuleNotRead {
 					continue
 				}
 				if f.Plan == "" {
@@ -61,6 +61,79 @@ func TestConfirmWithPlan(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOracleProviderPlans checks the static pass against real claim plans:
+// every resource a claim plan replaces (made by a real terraform with the
+// project's test provider, scripts/fixtures-providers.sh) has an error
+// finding before any plan is given, and every replaced path is covered by a
+// finding on that resource.
+func TestOracleProviderPlans(t *testing.T) {
+	for _, name := range []string{"docker", "docker-fixed", "kubernetes", "kubernetes-fixed"} {
+		t.Run(name, func(t *testing.T) {
+			res, err := Lint(os.DirFS(filepath.Join(providerFixtures, name)), Options{PathPrefix: "fixtures/providers/" + name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep := analyzeProviderPlan(t, name)
+			if len(rep.Replacements) == 0 {
+				t.Fatal("the plan replaces nothing: the oracle would check nothing")
+			}
+			for _, rp := range rep.Replacements {
+				key := stripInstanceKeys(rp.Module) + "|" + rp.Type + "." + rp.Name
+				hasError := false
+				for _, f := range res.Findings {
+					var mods []string
+					for _, m := range f.Modules {
+						mods = append(mods, m+"|"+f.resType+"."+f.resName)
+					}
+					if !contains(mods, key) {
+						continue
+					}
+					if f.Severity == SeverityError {
+						hasError = true
+					}
+				}
+				if !hasError {
+					t.Errorf("the claim plan replaces %s (paths %v) and lint has no error for it", rp.Resource, rp.Paths)
+				}
+				for _, p := range rp.Paths {
+					covered := false
+					for _, f := range res.Findings {
+						if f.resType == rp.Type && f.resName == rp.Name && pathsOverlap(p, f.Attribute) {
+							covered = true
+						}
+					}
+					if !covered {
+						t.Errorf("the claim plan replaces %s because of %s and no finding covers it", rp.Resource, p)
+					}
+				}
+			}
+		})
+	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func analyzeProviderPlan(t *testing.T, name string) *analyzer.Report {
+	t.Helper()
+	f, err := os.Open(filepath.Join(providerPlans, name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rep, err := analyzer.Analyze(f, analyzer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
 }
 
 func TestConfirmDocker(t *testing.T) {

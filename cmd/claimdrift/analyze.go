@@ -83,6 +83,9 @@ func runAnalyze(ctx context.Context, o *analyzeOptions, streams ioStreams, color
 	if !slices.Contains(render.Formats, o.format) {
 		return usageError{fmt.Errorf("--format %q: want one of %s", o.format, strings.Join(render.Formats, ", "))}
 	}
+	if _, err := analyzer.NewClaimMatcher(o.claimRefs); err != nil {
+		return usageError{err}
+	}
 	if o.plan == "-" {
 		if f, ok := streams.In.(*os.File); ok && isTerminal(f) {
 			return usageError{errors.New("no plan given: pass a plan file or pipe one in (terraform show -json PLANFILE | claimdrift analyze)")}

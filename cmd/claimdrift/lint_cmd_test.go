@@ -41,7 +41,7 @@ func TestLintCLIGolden(t *testing.T) {
 		{"ignore_changes = all warns only", []string{"lint", "fixtures/lint/ignore-all"}, 0, "ignore-all.txt"},
 		{"fail-on warning", []string{"lint", "--fail-on", "warning", "-f", "github", "fixtures/lint/ignore-all"}, 2, "ignore-all.github.txt"},
 		{"plan confirms", []string{"lint", "-f", "json", "--plan", "testdata/plans/providers/docker.json", "fixtures/providers/docker"}, 2, "plan-docker.json"},
-		{"plan of the fixed template", []string{"lint", "--plan", "testdata/plans/providers/docker-fixed.json", "fixtures/providers/docker-fixed"}, 0, "plan-docker-fixed.txt"},
+		{"plan of the fixed template", []string{"lint", "--plan", "testdata/plans/providers/docker-fixed.json", "fixtures/providers/docker-fixed"}, 2, "plan-docker-fixed.txt"},
 		{"plan through a module", []string{"lint", "--plan", "testdata/plans/providers/kubernetes.json", "fixtures/providers/kubernetes"}, 2, "plan-kubernetes.txt"},
 	}
 	for _, tt := range tests {
@@ -84,7 +84,8 @@ func TestLintCLIExitCodes(t *testing.T) {
 		{"no .tf files", []string{"lint", "fixtures/lint/module/modules"}, 1, nil, "claimdrift: fixtures/lint/module/modules: no .tf files"},
 		{"bad format", []string{"lint", "-f", "xml", "fixtures/lint/docker"}, 1, nil, `claimdrift: --format "xml": want one of text, json, sarif, github`},
 		{"bad fail-on", []string{"lint", "--fail-on", "fatal", "fixtures/lint/docker"}, 1, nil, `claimdrift: --fail-on: unknown severity "fatal"`},
-		{"bad claim ref", []string{"lint", "--claim-ref", "var.[", "fixtures/lint/docker"}, 1, nil, `claimdrift: claim reference pattern "var.["`},
+		{"bad claim ref", []string{"lint", "--claim-ref", "var..x", "fixtures/lint/docker"}, 1, nil, `claimdrift: invalid claim reference pattern "var..x": empty step`},
+		{"analyze: bad claim ref", []string{"analyze", "--claim-ref", "var..x", "testdata/plans/claim.json"}, 1, nil, `claimdrift: invalid claim reference pattern "var..x": empty step`},
 		{"missing plan", []string{"lint", "--plan", "testdata/plans/nope.json", "fixtures/lint/docker"}, 1, nil, "claimdrift: "},
 	}
 	for _, tt := range tests {
@@ -188,10 +189,14 @@ func TestLintCLIDefaultDirAndStdinPlan(t *testing.T) {
 	}
 	for _, w := range []string{
 		"::error file=main.tf,line=105,col=3,title=claim_forces_replacement%3A docker_container.workspace::",
-		"title=plan_replacement_missed%3A docker_container.workspace[0]::the plan replaces docker_container.workspace[0]",
+		// The agent chain explains the new command (the agent's init script).
+		"::error file=main.tf,line=108,col=27,title=claim_forces_replacement%3A docker_container.workspace::`command[2]` depends on",
 	} {
 		if !strings.Contains(r.stdout, w) {
 			t.Errorf("stdout lacks %q:\n%s", w, r.stdout)
 		}
+	}
+	if strings.Contains(r.stdout, "plan_replacement_missed") {
+		t.Errorf("a replacement of the claim plan was missed:\n%s", r.stdout)
 	}
 }
