@@ -107,11 +107,19 @@ type Finding struct {
 
 	resType, resName string
 	ignorePath       string
+	// rel is File relative to the linted directory, root that directory's
+	// absolute path (Options.Root), for SARIF.
+	rel, root string
 }
 
 // Result is everything Lint found.
 type Result struct {
 	Findings []Finding
+
+	// roots are the linted directories' Options.Root, in order; prefix is
+	// the Options.PathPrefix of a result that Lint returned.
+	roots  []string
+	prefix string
 
 	// declared maps "MODULE|TYPE.NAME" (MODULE "" for the root, instance
 	// keys dropped) to where the resource block is, for Confirm.
@@ -121,6 +129,18 @@ type Result struct {
 type declaration struct {
 	file         string
 	line, column int
+}
+
+// Merge returns the findings of several results (one per linted
+// directory) as one, in order. Confirm each result before merging: a merged
+// result cannot be confirmed.
+func Merge(results ...*Result) *Result {
+	out := &Result{Findings: []Finding{}}
+	for _, r := range results {
+		out.Findings = append(out.Findings, r.Findings...)
+		out.roots = append(out.roots, r.roots...)
+	}
+	return out
 }
 
 // Max returns the highest severity among the findings, 0 when there are none.

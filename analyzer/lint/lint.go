@@ -23,6 +23,10 @@ type Options struct {
 	// PathPrefix is joined in front of every file name in findings and
 	// errors, so that they read as the user named the directory.
 	PathPrefix string
+	// Root is the absolute path of the directory fsys reads, recorded in
+	// SARIF output as the %SRCROOT% base of the file locations (which are
+	// relative to it); "" leaves the base unresolved.
+	Root string
 }
 
 // Lint analyzes the Terraform configuration at the root of fsys and the
@@ -50,8 +54,10 @@ func Lint(fsys fs.FS, opts Options) (*Result, error) {
 			res.declared[inst.addr+"|"+r.addr()] = declaration{file: r.file, line: rng.Start.Line, column: rng.Start.Column}
 		}
 	})
+	res.roots, res.prefix = []string{opts.Root}, opts.PathPrefix
 	for _, f := range lt.found {
 		sort.Strings(f.Modules)
+		res.locate(f)
 		res.Findings = append(res.Findings, *f)
 	}
 	res.sort()
@@ -59,6 +65,18 @@ func Lint(fsys fs.FS, opts Options) (*Result, error) {
 		res.Findings = []Finding{}
 	}
 	return res, nil
+}
+
+// locate sets the SARIF location fields of f: its root and its file
+// relative to the linted directory.
+func (r *Result) locate(f *Finding) {
+	if len(r.roots) > 0 {
+		f.root = r.roots[0]
+	}
+	f.rel = f.File
+	if p := r.prefix; p != "" && p != "." {
+		f.rel = strings.TrimPrefix(f.File, strings.TrimSuffix(p, "/")+"/")
+	}
 }
 
 type linter struct {

@@ -68,6 +68,7 @@ func TestGolden(t *testing.T) {
 		{fixture: "instances"},
 		{fixture: "dynamic"},
 		{fixture: "table"},
+		{fixture: "modules-not-read"},
 	}
 	for _, c := range cases {
 		res, err := lintFixture(t, c.fixture, c.claimRefs...)
@@ -151,6 +152,7 @@ func TestFindings(t *testing.T) {
 			want: []want{
 				{RuleIgnoreChangesAll, "docker_container.workspace", "", SeverityWarning},
 				{RuleIgnoreChangesAll, "docker_image.base", "", SeverityWarning},
+				{RuleIgnoreChangesAll, "docker_volume.home", "", SeverityInfo},
 			},
 		},
 	}

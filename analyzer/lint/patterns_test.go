@@ -95,6 +95,24 @@ func TestPatterns(t *testing.T) {
 				"error claim_forces_replacement azurerm_linux_virtual_machine.dev admin_ssh_key",
 			},
 		},
+		{
+			// Item 9: a registry module and a missing local module.
+			fixture: "modules-not-read",
+			want: []string{
+				"warning module_not_read module.code_server ",
+				"warning module_not_read module.missing ",
+			},
+		},
+		{
+			// Item 11: ignore_changes = all is a warning, but info on a
+			// resource that holds data.
+			fixture: "ignore-all",
+			want: []string{
+				"warning ignore_changes_all docker_container.workspace ",
+				"warning ignore_changes_all docker_image.base ",
+				"info ignore_changes_all docker_volume.home ",
+			},
+		},
 	}
 	for _, c := range cases {
 		t.Run(c.fixture, func(t *testing.T) {

@@ -2,6 +2,7 @@ package lint
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,7 +34,9 @@ func lintWithPlan(t *testing.T, name string) *Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	Confirm(res, rep)
+	if err := Confirm(res, rep); err != nil {
+		t.Fatal(err)
+	}
 	return res
 }
 
@@ -175,7 +178,9 @@ module "m" {
 		{Resource: `module.m["x"].random_pet.p`, Module: `module.m["x"]`, Type: "random_pet", Name: "p", Paths: []string{"prefix"}},
 		{Resource: "terraform_data.t", Type: "terraform_data", Name: "t", Reason: "replace_because_tainted", Paths: []string{}},
 	}}
-	Confirm(res, rep)
+	if err := Confirm(res, rep); err != nil {
+		t.Fatal(err)
+	}
 	var got []string
 	for _, f := range res.Findings {
 		got = append(got, strings.Join([]string{f.Rule, f.Severity.String(), f.Resource, f.Attribute, f.Plan}, " "))
@@ -223,5 +228,22 @@ func TestPathsOverlap(t *testing.T) {
 		if got := pathsOverlap(c.a, c.b); got != c.want {
 			t.Errorf("pathsOverlap(%q, %q) = %v, want %v", c.a, c.b, got, c.want)
 		}
+	}
+}
+
+// TestConfirmOtherTemplate: a plan of another template is an error, not
+// "not_replaced" for every finding.
+func TestConfirmOtherTemplate(t *testing.T) {
+	res, err := lintFixture(t, "docker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := analyzeProviderPlan(t, "kubernetes")
+	n := len(res.Findings)
+	if err := Confirm(res, rep); !errors.Is(err, ErrPlanMismatch) {
+		t.Fatalf("Confirm with the kubernetes plan = %v, want ErrPlanMismatch", err)
+	}
+	if len(res.Findings) != n || res.Findings[0].Plan != "" {
+		t.Error("a refused plan changed the findings")
 	}
 }

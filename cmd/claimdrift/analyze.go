@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -86,6 +87,9 @@ func runAnalyze(ctx context.Context, o *analyzeOptions, streams ioStreams, color
 	if _, err := analyzer.NewClaimMatcher(o.claimRefs); err != nil {
 		return usageError{err}
 	}
+	if hint := configHint(o.plan); hint != "" {
+		return usageError{errors.New(hint)}
+	}
 	if o.plan == "-" {
 		if f, ok := streams.In.(*os.File); ok && isTerminal(f) {
 			return usageError{errors.New("no plan given: pass a plan file or pipe one in (terraform show -json PLANFILE | claimdrift analyze)")}
@@ -164,4 +168,20 @@ func appendFile(name string, fn func(w io.Writer) error) error {
 		return err
 	}
 	return f.Close()
+}
+
+// configHint explains, for a path that names Terraform configuration (a .tf
+// or .tf.json file, or a directory) rather than a plan, which command reads
+// it; "" for anything else.
+func configHint(path string) string {
+	if path == "-" {
+		return ""
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		dir = path
+	} else if !strings.HasSuffix(path, ".tf") && !strings.HasSuffix(path, ".tf.json") {
+		return ""
+	}
+	return fmt.Sprintf("%s is Terraform configuration, not a plan: claimdrift lint %s checks a template's .tf files without running terraform; analyze reads a plan (terraform plan -out plan.tfplan, then claimdrift analyze plan.tfplan)", path, dir)
 }

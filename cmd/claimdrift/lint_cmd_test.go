@@ -58,6 +58,17 @@ func TestLintCLIGolden(t *testing.T) {
 			if strings.HasSuffix(tt.golden, ".sarif") {
 				// The package's goldens record a fixed tool version.
 				got = strings.Replace(got, `"version": "`+buildVersion()+`"`, `"version": "0.0.0-test"`, 1)
+				// The CLI records the linted directory's absolute path
+				// as %SRCROOT%; the package goldens have none.
+				abs, err := filepath.Abs(tt.args[len(tt.args)-1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				base := "      \"originalUriBaseIds\": {\n        \"%SRCROOT%\": {\n          \"uri\": \"file://" + abs + "/\"\n        }\n      },\n"
+				if !strings.Contains(got, base) {
+					t.Errorf("no %%SRCROOT%% base for %s in:\n%s", abs, got)
+				}
+				got = strings.Replace(got, base, "", 1)
 			}
 			if got != want {
 				t.Errorf("stdout differs from %s:\n--- got\n%s\n--- want\n%s", tt.golden, got, want)
@@ -85,6 +96,11 @@ func TestLintCLIExitCodes(t *testing.T) {
 		{"bad format", []string{"lint", "-f", "xml", "fixtures/lint/docker"}, 1, nil, `claimdrift: --format "xml": want one of text, json, sarif, github`},
 		{"bad fail-on", []string{"lint", "--fail-on", "fatal", "fixtures/lint/docker"}, 1, nil, `claimdrift: --fail-on: unknown severity "fatal"`},
 		{"bad claim ref", []string{"lint", "--claim-ref", "var..x", "fixtures/lint/docker"}, 1, nil, `claimdrift: invalid claim reference pattern "var..x": empty step`},
+		{"analyze main.tf says to use lint", []string{"analyze", "fixtures/lint/docker/main.tf"}, 1, nil, "claimdrift: fixtures/lint/docker/main.tf is Terraform configuration, not a plan: claimdrift lint fixtures/lint/docker checks"},
+		{"analyze DIR says to use lint", []string{"analyze", "fixtures/lint/docker"}, 1, nil, "claimdrift: fixtures/lint/docker is Terraform configuration, not a plan: claimdrift lint fixtures/lint/docker checks"},
+		{"plan of another template", []string{"lint", "--plan", "testdata/plans/providers/kubernetes.json", "fixtures/providers/docker"}, 1, nil, "claimdrift: lint --plan testdata/plans/providers/kubernetes.json: the plan is not of this template: it replaces "},
+		{"--plan with two directories", []string{"lint", "--plan", "testdata/plans/providers/docker.json", "fixtures/lint/docker", "fixtures/lint/module"}, 1, nil, "claimdrift: --plan is the plan of one template"},
+		{"several directories", []string{"lint", "-f", "json", "fixtures/lint/docker", "fixtures/lint/module"}, 2, []string{`"file": "fixtures/lint/docker/main.tf"`, `"file": "fixtures/lint/module/modules/workspace/main.tf"`}, ""},
 		{"analyze: bad claim ref", []string{"analyze", "--claim-ref", "var..x", "testdata/plans/claim.json"}, 1, nil, `claimdrift: invalid claim reference pattern "var..x": empty step`},
 		{"missing plan", []string{"lint", "--plan", "testdata/plans/nope.json", "fixtures/lint/docker"}, 1, nil, "claimdrift: "},
 	}
