@@ -169,9 +169,9 @@ func (lt *linter) trigger(inst *instance, r *resource, t hcl.Expression, refs re
 	f := lt.newFinding(inst, r.file, r.addr(), r.typ, r.name, "", t.Range())
 	f.References = mergeSorted(f.References, refs.sorted())
 	f.Rule, f.Severity = RuleForcesReplacement, SeverityError
-	ref := string(t.Range().SliceBytes(r.src))
-	if ref == "" {
-		ref = "an entry"
+	ref := "an entry"
+	if tr, diags := hcl.AbsTraversalForExpr(t); !diags.HasErrors() {
+		ref = renderTraversal(tr)
 	}
 	f.Message = fmt.Sprintf("lifecycle.replace_triggered_by names `%s`, which depends on %s, which %s when a prebuilt workspace is claimed, so claiming replaces %s", ref, describeRefs(f.References, via), plural(len(f.References), "changes", "change"), r.addr())
 	f.Fix = fmt.Sprintf("stop `%s` from changing on claim (see its own findings), or remove it from replace_triggered_by; ignore_changes cannot cover a trigger", ref)

@@ -69,6 +69,7 @@ func TestGolden(t *testing.T) {
 		{fixture: "dynamic"},
 		{fixture: "table"},
 		{fixture: "modules-not-read"},
+		{fixture: "files"},
 	}
 	for _, c := range cases {
 		res, err := lintFixture(t, c.fixture, c.claimRefs...)

@@ -54,7 +54,6 @@ type resource struct {
 	typ, name string
 	file      string
 	block     *hclsyntax.Block
-	src       []byte // the file's source
 	managed   bool
 	lifecycle *lifecycle
 }
@@ -122,23 +121,38 @@ func (l *loader) load(dir string, depth int) (*module, error) {
 	}
 	l.modules[dir] = m
 	var names []string
+	var overrides []string
 	for _, e := range entries {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), ".tf") {
-			names = append(names, e.Name())
+		name := e.Name()
+		if e.IsDir() || !(strings.HasSuffix(name, ".tf") || strings.HasSuffix(name, ".tf.json")) {
+			continue
+		}
+		if isOverride(name) {
+			overrides = append(overrides, name)
+		} else {
+			names = append(names, name)
 		}
 	}
 	sort.Strings(names)
-	if len(names) == 0 {
+	sort.Strings(overrides)
+	if len(names)+len(overrides) == 0 {
 		delete(l.modules, dir)
 		return nil, fmt.Errorf("%s: %w", l.displayName(dir), ErrNoConfig)
 	}
-	for _, name := range names {
+	// Override files are merged into the others after them, in name
+	// order, as Terraform does.
+	for i, name := range append(names, overrides...) {
 		p := path.Join(dir, name)
 		src, err := fs.ReadFile(l.fsys, p)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", l.displayName(p), err)
 		}
-		if err := l.parseFile(m, p, src); err != nil {
+		if strings.HasSuffix(name, ".json") {
+			if src, err = jsonToHCL(src); err != nil {
+				return nil, &ParseError{File: l.displayName(p), Line: 1, Column: 1, Message: err.Error()}
+			}
+		}
+		if err := l.parseFile(m, p, src, i >= len(names)); err != nil {
 			return nil, err
 		}
 	}
@@ -170,7 +184,16 @@ func (l *loader) load(dir string, depth int) (*module, error) {
 	return m, nil
 }
 
-func (l *loader) parseFile(m *module, p string, src []byte) error {
+// isOverride reports whether a file name is an override file:
+// override.tf, *_override.tf and their .tf.json forms.
+func isOverride(name string) bool {
+	base := strings.TrimSuffix(strings.TrimSuffix(name, ".json"), ".tf")
+	return base == "override" || strings.HasSuffix(base, "_override")
+}
+
+// parseFile reads one file into m; an override file's blocks are merged
+// into those already read (see mergeBody).
+func (l *loader) parseFile(m *module, p string, src []byte, override bool) error {
 	display := l.displayName(p)
 	file, diags := hclsyntax.ParseConfig(src, display, hcl.Pos{Line: 1, Column: 1, Byte: 0})
 	if diags.HasErrors() {
@@ -186,7 +209,18 @@ func (l *loader) parseFile(m *module, p string, src []byte) error {
 			if len(b.Labels) != 2 {
 				continue
 			}
-			r := &resource{typ: b.Labels[0], name: b.Labels[1], file: display, block: b, src: src, managed: b.Type == "resource"}
+			r := &resource{typ: b.Labels[0], name: b.Labels[1], file: display, block: b, managed: b.Type == "resource"}
+			if override {
+				base := m.byAddr[r.addr()]
+				if !r.managed {
+					base = m.data[r.addr()]
+				}
+				if base != nil {
+					mergeBody(base.block.Body, b.Body)
+					base.lifecycle = parseLifecycle(base.block.Body)
+					continue
+				}
+			}
 			r.lifecycle = parseLifecycle(b.Body)
 			if r.managed {
 				m.resources = append(m.resources, r)
@@ -200,6 +234,7 @@ func (l *loader) parseFile(m *module, p string, src []byte) error {
 			}
 		case "output":
 			if len(b.Labels) == 1 {
+				// An override's value replaces the output's.
 				if a, ok := b.Body.Attributes["value"]; ok {
 					m.outputs[b.Labels[0]] = a
 				}
@@ -207,6 +242,10 @@ func (l *loader) parseFile(m *module, p string, src []byte) error {
 		case "module":
 			if len(b.Labels) != 1 {
 				continue
+			}
+			if base, ok := m.calls[b.Labels[0]]; ok && override {
+				mergeBody(base.block.Body, b.Body)
+				b = base.block
 			}
 			c := &moduleCall{name: b.Labels[0], attrs: map[string]*hclsyntax.Attribute{}, block: b, file: display}
 			for name, a := range b.Body.Attributes {
@@ -360,4 +399,52 @@ func (lc *lifecycle) coversNames(names []string) bool {
 		}
 	}
 	return false
+}
+
+// mergeBody merges an override block's body into base the way Terraform
+// merges override files: each argument replaces the base's; a nested
+// lifecycle block is merged argument by argument; any other nested block
+// type replaces all of the base's blocks of that type (dynamic ones
+// included).
+func mergeBody(base, over *hclsyntax.Body) {
+	for name, a := range over.Attributes {
+		base.Attributes[name] = a
+	}
+	replaced := map[string]bool{}
+	for _, b := range over.Blocks {
+		typ := b.Type
+		if typ == "dynamic" && len(b.Labels) == 1 {
+			typ = b.Labels[0]
+		}
+		if typ == "lifecycle" {
+			merged := false
+			for _, bb := range base.Blocks {
+				if bb.Type == "lifecycle" {
+					for name, a := range b.Body.Attributes {
+						bb.Body.Attributes[name] = a
+					}
+					merged = true
+				}
+			}
+			if !merged {
+				base.Blocks = append(base.Blocks, b)
+			}
+			continue
+		}
+		if !replaced[typ] {
+			replaced[typ] = true
+			kept := base.Blocks[:0:0]
+			for _, bb := range base.Blocks {
+				t := bb.Type
+				if t == "dynamic" && len(bb.Labels) == 1 {
+					t = bb.Labels[0]
+				}
+				if t != typ {
+					kept = append(kept, bb)
+				}
+			}
+			base.Blocks = kept
+		}
+		base.Blocks = append(base.Blocks, b)
+	}
 }

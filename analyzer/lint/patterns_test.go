@@ -96,6 +96,18 @@ func TestPatterns(t *testing.T) {
 			},
 		},
 		{
+			// Item 8: a .tf.json file (its lines kept), override.tf's
+			// ignore_changes covering main.tf's name, and
+			// volume_override.tf replacing an argument.
+			fixture: "files",
+			want: []string{
+				"error claim_forces_replacement docker_image.personal name",
+				"error claim_forces_replacement kubernetes_pod_v1.tools metadata[0].name",
+				"error claim_forces_replacement docker_container.workspace hostname",
+				"error claim_forces_replacement docker_volume.home name",
+			},
+		},
+		{
 			// Item 9: a registry module and a missing local module.
 			fixture: "modules-not-read",
 			want: []string{
@@ -125,6 +137,9 @@ func TestPatterns(t *testing.T) {
 				got = append(got, strings.Join([]string{f.Severity.String(), f.Rule, f.Resource, f.Attribute}, " "))
 				if f.File == "" || f.Line == 0 || f.Message == "" {
 					t.Errorf("finding without location or message: %+v", f)
+				}
+				if c.fixture == "files" && strings.HasSuffix(f.File, ".json") && f.Line != map[string]int{"docker_image.personal": 5, "kubernetes_pod_v1.tools": 15}[f.Resource] {
+					t.Errorf("%s: line %d of the JSON file is not the argument's", f.Resource, f.Line)
 				}
 				if f.Severity == SeverityError && f.Fix == "" {
 					t.Errorf("error without a fix: %+v", f)
