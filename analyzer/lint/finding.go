@@ -210,13 +210,14 @@ type Rule struct {
 
 // Rule ids.
 const (
-	RuleForcesReplacement = "claim_forces_replacement"
-	RuleUnknownAttribute  = "claim_unknown_attribute"
-	RuleUpdatesInPlace    = "claim_updates_in_place"
-	RuleIgnoreChangesAll  = "ignore_changes_all"
-	RulePlanMissed        = "plan_replacement_missed"
-	RuleInstanceKeys      = "claim_changes_instances"
-	RuleModuleNotRead     = "module_not_read"
+	RuleForcesReplacement      = "claim_forces_replacement"
+	RuleUnknownAttribute       = "claim_unknown_attribute"
+	RuleUpdatesInPlace         = "claim_updates_in_place"
+	RuleIgnoreChangesAll       = "ignore_changes_all"
+	RulePlanMissed             = "plan_replacement_missed"
+	RuleInstanceKeys           = "claim_changes_instances"
+	RuleModuleNotRead          = "module_not_read"
+	RuleMultipleDefaultPresets = "multiple_default_presets"
 )
 
 // Rules lists every rule, in a stable order.
@@ -269,6 +270,13 @@ var Rules = []Rule{
 		Short:   "A module call was not read, so what passes through it is not checked.",
 		Help:    "claimdrift lint reads local modules only (a source starting with ./ or ../ inside the linted directory). Registry, git and remote modules, and local modules that are missing, are not followed: claim-sensitive values passed into them, and resources inside them, are not checked. Run claimdrift simulate or lint --plan with a claim plan for an exact answer.",
 		Default: SeverityWarning,
+	},
+	{
+		ID:      RuleMultipleDefaultPresets,
+		Name:    "MultipleDefaultPresets",
+		Short:   "More than one coder_workspace_preset is marked default.",
+		Help:    "Coder refuses a template version in which more than one preset has default = true (and claimdrift template import refuses such a plan). Mark at most one preset default.",
+		Default: SeverityError,
 	},
 }
 

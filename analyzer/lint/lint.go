@@ -47,6 +47,7 @@ func Lint(fsys fs.FS, opts Options) (*Result, error) {
 	root := buildInstances(l, rootMod, nil, nil, "", 0, &budget)
 	lt := &linter{ev: newEvaluator(claims, defaultTable), found: map[string]*Finding{}}
 	root.walk(lt.instance)
+	lt.presets(rootMod)
 	res := &Result{declared: map[string]declaration{}}
 	root.walk(func(inst *instance) {
 		for _, r := range inst.mod.resources {
@@ -127,6 +128,33 @@ func (lt *linter) resource(inst *instance, r *resource) {
 			continue
 		}
 		lt.attribute(inst, r, ti, c)
+	}
+}
+
+// presets reports presets (data "coder_workspace_preset" in the root
+// module) marked default when more than one is: Coder refuses the template.
+func (lt *linter) presets(m *module) {
+	var defaults []*resource
+	for _, d := range m.data {
+		if d.typ == "coder_workspace_preset" && boolArgument(d.block.Body, "default") == "true" {
+			defaults = append(defaults, d)
+		}
+	}
+	if len(defaults) < 2 {
+		return
+	}
+	sort.Slice(defaults, func(i, j int) bool { return defaults[i].addr() < defaults[j].addr() })
+	names := make([]string, len(defaults))
+	for i, d := range defaults {
+		names[i] = d.addr()
+	}
+	root := &instance{}
+	for _, d := range defaults {
+		a := d.block.Body.Attributes["default"]
+		f := lt.newFinding(root, d.file, d.addr(), "", "", "default", a.NameRange)
+		f.Rule, f.Severity = RuleMultipleDefaultPresets, SeverityError
+		f.Message = fmt.Sprintf("%d presets are marked default (%s); Coder refuses a template version with more than one", len(defaults), strings.Join(names, ", "))
+		f.Fix = "set default = true on one preset only"
 	}
 }
 

@@ -70,6 +70,7 @@ func TestGolden(t *testing.T) {
 		{fixture: "table"},
 		{fixture: "modules-not-read"},
 		{fixture: "files"},
+		{fixture: "presets"},
 	}
 	for _, c := range cases {
 		res, err := lintFixture(t, c.fixture, c.claimRefs...)

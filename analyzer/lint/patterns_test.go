@@ -108,6 +108,14 @@ func TestPatterns(t *testing.T) {
 			},
 		},
 		{
+			// Item 10: two presets marked default.
+			fixture: "presets",
+			want: []string{
+				"error multiple_default_presets data.coder_workspace_preset.small default",
+				"error multiple_default_presets data.coder_workspace_preset.large default",
+			},
+		},
+		{
 			// Item 9: a registry module and a missing local module.
 			fixture: "modules-not-read",
 			want: []string{
