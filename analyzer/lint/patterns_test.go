@@ -3,6 +3,8 @@ package lint
 import (
 	"strings"
 	"testing"
+
+	"github.com/claimdrift/claimdrift/analyzer"
 )
 
 // TestPatterns runs lint on the fixtures written in the shapes real Coder
@@ -155,6 +157,37 @@ func TestPatterns(t *testing.T) {
 			}
 			if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
 				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+			}
+		})
+	}
+}
+
+// TestClaimRefsAgreeWithAnalyze: lint --claim-ref and analyze --claim-ref
+// use one matcher (analyzer.ClaimMatcher), so a reference is a finding in
+// lint exactly when the plan analysis calls it claim-sensitive. The cases
+// include patterns on which the two disagreed before (a glob spanning
+// steps, a whole data source object).
+func TestClaimRefsAgreeWithAnalyze(t *testing.T) {
+	cases := []struct{ pattern, ref string }{
+		{"data.external.*.result", "data.external.who.result"},
+		{"data.ex*.result", "data.external.who.result"},
+		{"data.external.*.result", "data.external.who"},
+		{"data.external.*.result", "data.external.who.id"},
+		{"var.owner", "var.owner"},
+		{"var.owner", "var.owners"},
+		{"*.owner", "var.owner"},
+		{"local.*", "local.owner"},
+	}
+	for _, c := range cases {
+		t.Run(c.pattern+" "+c.ref, func(t *testing.T) {
+			src := "locals {\n  owner = \"x\"\n}\nresource \"docker_container\" \"c\" {\n  name = " + c.ref + "\n}\n"
+			res, err := Lint(fstestFS(map[string]string{"main.tf": src}), Options{ClaimRefs: []string{c.pattern}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := analyzer.IsClaimSensitive(c.ref, []string{c.pattern})
+			if got := len(res.Findings) > 0; got != want {
+				t.Errorf("lint finds %v, analyze calls it claim-sensitive: %v", got, want)
 			}
 		})
 	}
