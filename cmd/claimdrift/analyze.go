@@ -88,7 +88,7 @@ func runAnalyze(ctx context.Context, o *analyzeOptions, streams ioStreams, color
 		return usageError{err}
 	}
 	if hint := configHint(o.plan); hint != "" {
-		return usageError{errors.New(hint)}
+		return errors.New(hint)
 	}
 	if o.plan == "-" {
 		if f, ok := streams.In.(*os.File); ok && isTerminal(f) {
@@ -177,11 +177,12 @@ func configHint(path string) string {
 	if path == "-" {
 		return ""
 	}
-	dir := filepath.Dir(path)
+	const use = "claimdrift lint %s checks a template's .tf files without running terraform; analyze reads a plan (terraform plan -out plan.tfplan, then claimdrift analyze plan.tfplan)"
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		dir = path
-	} else if !strings.HasSuffix(path, ".tf") && !strings.HasSuffix(path, ".tf.json") {
-		return ""
+		return fmt.Sprintf("read plan %s: is a directory: "+use, path, path)
 	}
-	return fmt.Sprintf("%s is Terraform configuration, not a plan: claimdrift lint %s checks a template's .tf files without running terraform; analyze reads a plan (terraform plan -out plan.tfplan, then claimdrift analyze plan.tfplan)", path, dir)
+	if strings.HasSuffix(path, ".tf") || strings.HasSuffix(path, ".tf.json") {
+		return fmt.Sprintf("%s is Terraform configuration, not a plan: "+use, path, filepath.Dir(path))
+	}
+	return ""
 }

@@ -97,7 +97,7 @@ func TestLintCLIExitCodes(t *testing.T) {
 		{"bad fail-on", []string{"lint", "--fail-on", "fatal", "fixtures/lint/docker"}, 1, nil, `claimdrift: --fail-on: unknown severity "fatal"`},
 		{"bad claim ref", []string{"lint", "--claim-ref", "var..x", "fixtures/lint/docker"}, 1, nil, `claimdrift: invalid claim reference pattern "var..x": empty step`},
 		{"analyze main.tf says to use lint", []string{"analyze", "fixtures/lint/docker/main.tf"}, 1, nil, "claimdrift: fixtures/lint/docker/main.tf is Terraform configuration, not a plan: claimdrift lint fixtures/lint/docker checks"},
-		{"analyze DIR says to use lint", []string{"analyze", "fixtures/lint/docker"}, 1, nil, "claimdrift: fixtures/lint/docker is Terraform configuration, not a plan: claimdrift lint fixtures/lint/docker checks"},
+		{"analyze DIR says to use lint", []string{"analyze", "fixtures/lint/docker"}, 1, nil, "claimdrift: read plan fixtures/lint/docker: is a directory: claimdrift lint fixtures/lint/docker checks"},
 		{"plan of another template", []string{"lint", "--plan", "testdata/plans/providers/kubernetes.json", "fixtures/providers/docker"}, 1, nil, "claimdrift: lint --plan testdata/plans/providers/kubernetes.json: the plan is not of this template: it replaces "},
 		{"--plan with two directories", []string{"lint", "--plan", "testdata/plans/providers/docker.json", "fixtures/lint/docker", "fixtures/lint/module"}, 1, nil, "claimdrift: --plan is the plan of one template"},
 		{"several directories", []string{"lint", "-f", "json", "fixtures/lint/docker", "fixtures/lint/module"}, 2, []string{`"file": "fixtures/lint/docker/main.tf"`, `"file": "fixtures/lint/module/modules/workspace/main.tf"`}, ""},
