@@ -14,14 +14,18 @@ const (
 
 // DefaultClaimRefs are the references whose values differ between a
 // prebuild and the workspace a user claims from it: every attribute of the
-// workspace owner, and those attributes of the workspace that change on a
-// claim (not id, transition and the like, which stay).
+// workspace owner, those attributes of the workspace that change on a claim
+// (not id, transition and the like, which stay), and the claimant's
+// external auth tokens.
 var DefaultClaimRefs = []string{
 	"data.coder_workspace_owner.*",
 	"data.coder_workspace.*.name",
 	"data.coder_workspace.*.owner*",
 	"data.coder_workspace.*.is_prebuild",
 	"data.coder_workspace.*.is_prebuild_claim",
+	// The claimant's token for an external auth provider (the coder
+	// provider reads it from the build's environment; a prebuild has none).
+	"data.coder_external_auth.*.access_token",
 }
 
 // DefaultStatefulTypes are resource types that hold data: replacing one

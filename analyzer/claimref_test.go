@@ -25,6 +25,8 @@ func TestClaimMatcher(t *testing.T) {
 		{"data.coder_workspace.me.id", false},
 		{"data.coder_workspace.me.transition", false},
 		{"data.coder_workspace.me.start_count", false},
+		{"data.coder_external_auth.github.access_token", true},
+		{"data.coder_external_auth.github.id", false},
 		{"var.owner", true},
 		{"var.owner.name", true},
 		{`var.owner["k"]`, true},
