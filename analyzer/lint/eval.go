@@ -175,7 +175,7 @@ func (ev *evaluator) expr(inst *instance, e hcl.Expression, sc *scope) (refs ref
 			if b.expr == nil {
 				continue
 			}
-			r.refs = ev.exprRefs(inst, b.expr, b.parent)
+			r.refs = ev.iterRefs(inst, b, t)
 		} else {
 			r = ev.traversal(inst, t)
 		}
@@ -193,6 +193,40 @@ func (ev *evaluator) expr(inst *instance, e hcl.Expression, sc *scope) (refs ref
 	}
 	sort.Strings(via)
 	return refs, via
+}
+
+// iterRefs resolves a reference to a bound iterator (each.key,
+// each.value, env.value): over a literal object, its keys come from the key
+// expressions and its values from the value expressions; otherwise from the
+// whole collection.
+func (ev *evaluator) iterRefs(inst *instance, b *scope, t hcl.Traversal) refSet {
+	obj, ok := b.expr.(*hclsyntax.ObjectConsExpr)
+	steps := nameSteps(t)
+	if !ok || len(steps) < 2 || (steps[1] != "key" && steps[1] != "value") {
+		return ev.exprRefs(inst, b.expr, b.parent)
+	}
+	out := refSet{}
+	for _, item := range obj.Items {
+		e := item.ValueExpr
+		if steps[1] == "key" {
+			e = item.KeyExpr
+		}
+		out.add(ev.exprRefs(inst, e, b.parent))
+	}
+	return out
+}
+
+// keyRefs returns the claim-sensitive references of the instance keys a
+// count or for_each makes: a literal object's keys, or the whole value.
+func (ev *evaluator) keyRefs(inst *instance, a *hclsyntax.Attribute) refSet {
+	if obj, ok := a.Expr.(*hclsyntax.ObjectConsExpr); ok && a.Name == "for_each" {
+		out := refSet{}
+		for _, item := range obj.Items {
+			out.add(ev.exprRefs(inst, item.KeyExpr, nil))
+		}
+		return out
+	}
+	return ev.exprRefs(inst, a.Expr, nil)
 }
 
 func (ev *evaluator) exprRefs(inst *instance, e hcl.Expression, sc *scope) refSet {
@@ -437,7 +471,7 @@ func (ev *evaluator) candidates(inst *instance, r *resource) []*candidate {
 // instanceRefs are the claim-sensitive references of r's count or for_each.
 func (ev *evaluator) instanceRefs(inst *instance, r *resource) refSet {
 	if a := meta(r.block.Body); a != nil {
-		return ev.exprRefs(inst, a.Expr, nil)
+		return ev.keyRefs(inst, a)
 	}
 	return nil
 }

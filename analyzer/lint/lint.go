@@ -109,7 +109,8 @@ func (lt *linter) resource(inst *instance, r *resource) {
 	ti := lt.ev.table[r.typ]
 	cands := lt.ev.candidates(inst, r)
 	if a := meta(r.block.Body); a != nil {
-		if refs, via := lt.ev.expr(inst, a.Expr, nil); len(refs) > 0 {
+		if refs := lt.ev.keyRefs(inst, a); len(refs) > 0 {
+			_, via := lt.ev.expr(inst, a.Expr, nil)
 			lt.instances(inst, r.file, r.addr(), r.typ, r.name, a, refs, via)
 		}
 	}
@@ -168,7 +169,8 @@ func (lt *linter) call(inst *instance, c *moduleCall) {
 		f.Message = fmt.Sprintf("%s was not read: %s; claim-sensitive values that pass through it are not followed, so findings in it and through its outputs are missing (run claimdrift simulate, or lint --plan, for an exact answer)", addr, c.notRead)
 	}
 	if a := meta(c.block.Body); a != nil {
-		if refs, via := lt.ev.expr(inst, a.Expr, nil); len(refs) > 0 {
+		if refs := lt.ev.keyRefs(inst, a); len(refs) > 0 {
+			_, via := lt.ev.expr(inst, a.Expr, nil)
 			lt.instances(inst, c.file, addr, "", "", a, refs, via)
 		}
 	}

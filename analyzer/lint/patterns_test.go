@@ -59,14 +59,13 @@ func TestPatterns(t *testing.T) {
 		},
 		{
 			// Item 4: count and for_each (resources and a module call);
-			// start_count is not claim-sensitive.
+			// start_count is not claim-sensitive; literal for_each keys
+			// with a claim-sensitive value keep the instance.
 			fixture: "instances",
 			want: []string{
 				"error claim_changes_instances docker_volume.home for_each",
 				"error claim_forces_replacement docker_volume.home name",
 				"error claim_changes_instances docker_container.warmup count",
-				"error claim_changes_instances docker_volume.data for_each",
-				"error claim_forces_replacement docker_volume.data name",
 				"error claim_forces_replacement docker_volume.data labels",
 				"error claim_changes_instances module.tools for_each",
 			},
