@@ -53,7 +53,10 @@ local and module patterns apply in the root module).
 
 Severity: error when claimdrift's table knows the attribute forces
 replacement, warning when it does not know, info when the provider updates
-the attribute in place. ignore_changes = all is a warning (too broad).
+the attribute in place. ignore_changes = all is a warning (too broad), info
+on a resource that holds data (volumes, disks). A module lint cannot read
+(registry, git, missing) is a warning; count/for_each that follow a
+claim-sensitive value, and more than one default preset, are errors.
 
 With --plan (one DIR only), the findings are checked against a plan's real
 replacements (the plan of a claim: JSON, 'terraform plan -json' stream, or a

@@ -50,3 +50,51 @@ func TestTemplateImportRefusesTwoDefaultPresets(t *testing.T) {
 		t.Fatalf("unchanged plan: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// TestLintCLISARIFAbsoluteDir: with an absolute DIR, SARIF file locations
+// stay relative to it (uriBaseId %SRCROOT%), and the run's
+// originalUriBaseIds resolve %SRCROOT% to the directory's file URI.
+func TestLintCLISARIFAbsoluteDir(t *testing.T) {
+	abs, err := filepath.Abs(filepath.Join(repoRoot, "fixtures", "lint", "module"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, "", nil, "lint", "-f", "sarif", abs)
+	if r.code != 2 {
+		t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
+	}
+	var doc struct {
+		Runs []struct {
+			OriginalURIBaseIDs map[string]struct{ URI string } `json:"originalUriBaseIds"`
+			Results            []struct {
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct {
+							URI       string `json:"uri"`
+							URIBaseID string `json:"uriBaseId"`
+						} `json:"artifactLocation"`
+					} `json:"physicalLocation"`
+				} `json:"locations"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Runs) != 1 || doc.Runs[0].OriginalURIBaseIDs["%SRCROOT%"].URI != "file://"+filepath.ToSlash(abs)+"/" {
+		t.Fatalf("runs %+v: want one run with %%SRCROOT%% = file://%s/", doc.Runs, abs)
+	}
+	uris := map[string]bool{}
+	for _, res := range doc.Runs[0].Results {
+		for _, l := range res.Locations {
+			a := l.PhysicalLocation.ArtifactLocation
+			if a.URIBaseID != "%SRCROOT%" {
+				t.Errorf("uriBaseId %q", a.URIBaseID)
+			}
+			uris[a.URI] = true
+		}
+	}
+	if !uris["main.tf"] || !uris["modules/workspace/main.tf"] || len(uris) != 2 {
+		t.Errorf("locations %v, want main.tf and modules/workspace/main.tf relative to the linted directory", uris)
+	}
+}
