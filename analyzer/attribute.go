@@ -14,26 +14,27 @@ const (
 
 // DefaultClaimRefs are the references whose values differ between a
 // prebuild and the workspace a user claims from it: every attribute of the
-// workspace owner, and those attributes of the workspace that change on a
-// claim (not id, transition and the like, which stay).
+// workspace owner, those attributes of the workspace that change on a claim
+// (not id, transition and the like, which stay), and the claimant's
+// external auth tokens.
 var DefaultClaimRefs = []string{
 	"data.coder_workspace_owner.*",
 	"data.coder_workspace.*.name",
 	"data.coder_workspace.*.owner*",
 	"data.coder_workspace.*.is_prebuild",
 	"data.coder_workspace.*.is_prebuild_claim",
+	// The claimant's token for an external auth provider (the coder
+	// provider reads it from the build's environment; a prebuild has none).
+	"data.coder_external_auth.*.access_token",
 }
-
-// claimWholeObjects are data sources that, referenced as a whole object,
-// carry claim-sensitive attributes.
-var claimWholeObjects = []string{"data.coder_workspace_owner.*", "data.coder_workspace.*"}
 
 // DefaultStatefulTypes are resource types that hold data: replacing one
 // loses what it stores, so the replacement is high risk.
 var DefaultStatefulTypes = []string{
 	// docker
 	"docker_volume",
-	// kubernetes
+	// kubernetes (a namespace takes everything in it with it)
+	"kubernetes_namespace", "kubernetes_namespace_v1",
 	"kubernetes_persistent_volume_claim", "kubernetes_persistent_volume_claim_v1",
 	"kubernetes_persistent_volume", "kubernetes_persistent_volume_v1",
 	"kubernetes_stateful_set", "kubernetes_stateful_set_v1",
@@ -44,41 +45,21 @@ var DefaultStatefulTypes = []string{
 	"google_compute_disk", "google_compute_region_disk", "google_sql_database_instance",
 	"google_sql_database", "google_storage_bucket", "google_filestore_instance",
 	// azurerm
-	"azurerm_managed_disk", "azurerm_storage_account", "azurerm_storage_share",
+	"azurerm_resource_group", "azurerm_managed_disk", "azurerm_storage_account", "azurerm_storage_share",
 	"azurerm_postgresql_*", "azurerm_mysql_*", "azurerm_mssql_database", "azurerm_cosmosdb_account",
 }
 
 // IsClaimSensitive reports whether a root-level reference differs per
-// claimant: it matches one of DefaultClaimRefs or extra (globs, see
-// MatchGlob; a pattern also matches the attributes below what it names).
+// claimant: it matches one of DefaultClaimRefs or extra (see ClaimMatcher;
+// an invalid extra pattern is ignored).
 func IsClaimSensitive(ref string, extra []string) bool {
-	for _, p := range claimWholeObjects {
-		if MatchGlob(p, ref) && strings.Count(ref, ".") == 2 {
-			return true
-		}
-	}
-	for _, list := range [][]string{DefaultClaimRefs, extra} {
-		for _, p := range list {
-			if matchRef(p, ref) {
-				return true
-			}
-		}
-	}
-	return false
+	return mustClaimMatcher(extra).Match(ref)
 }
 
-func matchRef(pattern, ref string) bool {
-	if MatchGlob(pattern, ref) {
-		return true
-	}
-	// var.owner also covers var.owner.name and var.owner["k"].
-	for i := 0; i < len(ref); i++ {
-		if (ref[i] == '.' || ref[i] == '[') && MatchGlob(pattern, ref[:i]) {
-			return true
-		}
-	}
-	return false
-}
+// IsStatefulType reports whether resources of type typ hold data (it
+// matches DefaultStatefulTypes or extra): replacing one loses what it
+// stores.
+func IsStatefulType(typ string, extra []string) bool { return isStateful(typ, extra) }
 
 // isStateful reports whether typ holds data.
 func isStateful(typ string, extra []string) bool {
@@ -96,6 +77,7 @@ func isStateful(typ string, extra []string) bool {
 // replacements, using the plan's configuration section when there is one.
 func (a *assembler) attribute() {
 	cfg := parseConfiguration(a.config)
+	claims := mustClaimMatcher(a.opts.ClaimRefs)
 	// Replaced resources by module instance and resource (without the
 	// resource's own instance key): module.ws["a"].docker_volume.home.
 	replaced := map[string]bool{}
@@ -136,7 +118,7 @@ func (a *assembler) attribute() {
 			}
 			sort.Strings(ch.References)
 			for _, r := range ch.References {
-				if IsClaimSensitive(r, a.opts.ClaimRefs) {
+				if claims.Match(r) {
 					ch.ClaimSensitive = true
 					rep.ClaimSensitive = true
 				}

@@ -1,5 +1,11 @@
 package analyzer
 
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
 // Preset is a prebuild preset a template declares with the
 // data.coder_workspace_preset data source: a named set of parameter values
 // and the pool of prebuilt workspaces to keep for it.
@@ -25,4 +31,24 @@ type Preset struct {
 type PresetSchedule struct {
 	Cron      string `json:"cron"`
 	Instances int    `json:"instances"`
+}
+
+// ErrMultipleDefaultPresets is wrapped by CheckPresets when more than one
+// preset is marked default: Coder refuses such a template version.
+var ErrMultipleDefaultPresets = errors.New("more than one preset is marked default")
+
+// CheckPresets reports what Coder refuses in a template's presets: more
+// than one marked default (an error wrapping ErrMultipleDefaultPresets that
+// names them).
+func CheckPresets(presets []Preset) error {
+	var defaults []string
+	for _, p := range presets {
+		if p.Default {
+			defaults = append(defaults, fmt.Sprintf("%q (%s)", p.Name, p.Resource))
+		}
+	}
+	if len(defaults) > 1 {
+		return fmt.Errorf("%w: %s; mark at most one", ErrMultipleDefaultPresets, strings.Join(defaults, ", "))
+	}
+	return nil
 }

@@ -2,8 +2,12 @@ package lint
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/claimdrift/claimdrift/analyzer"
 )
 
 // instance is one instantiation of a module: the root, or a module call.
@@ -83,11 +87,53 @@ func (s refSet) sorted() []string {
 	return out
 }
 
-// evaluator finds the claim-sensitive references an expression depends on.
+// scope binds the names a block introduces (each, count, self, a dynamic
+// block's iterator) to the expression their value comes from.
+type scope struct {
+	parent *scope
+	name   string
+	// expr is nil when the name carries nothing that changes on claim
+	// (count.index, self).
+	expr hcl.Expression
+}
+
+// bind returns a scope with name bound to e, evaluated in s.
+func (s *scope) bind(name string, e hcl.Expression) *scope {
+	return &scope{parent: s, name: name, expr: e}
+}
+
+func (s *scope) lookup(name string) (*scope, bool) {
+	for x := s; x != nil; x = x.parent {
+		if x.name == name {
+			return x, true
+		}
+	}
+	return nil, false
+}
+
+// metaScope is the scope of a resource, data source or module call body:
+// each is its for_each, count and self carry nothing.
+func metaScope(body *hclsyntax.Body) *scope {
+	var sc *scope
+	sc = sc.bind("count", nil).bind("self", nil)
+	if a, ok := body.Attributes["for_each"]; ok {
+		return sc.bind("each", a.Expr)
+	}
+	return sc.bind("each", nil)
+}
+
+// evaluator finds the claim-sensitive references an expression depends on,
+// and which resources a claim replaces.
 type evaluator struct {
-	claims *claimMatcher
-	memo   map[memoKey]refSet
+	claims *analyzer.ClaimMatcher
+	table  table
+	memo   map[memoKey]resolved
 	active map[memoKey]bool
+
+	cands      map[resKey][]*candidate
+	candActive map[resKey]bool
+	repl       map[resKey]refSet
+	replActive map[resKey]bool
 }
 
 type memoKey struct {
@@ -95,23 +141,52 @@ type memoKey struct {
 	ref  string
 }
 
-func newEvaluator(c *claimMatcher) *evaluator {
-	return &evaluator{claims: c, memo: map[memoKey]refSet{}, active: map[memoKey]bool{}}
+type resKey struct {
+	inst *instance
+	r    *resource
+}
+
+// resolved is what a reference depends on; replaced names the resource
+// whose replacement on claim changes it ("" when it is not a computed
+// value of a replaced resource).
+type resolved struct {
+	refs     refSet
+	replaced string
+}
+
+func newEvaluator(c *analyzer.ClaimMatcher, t table) *evaluator {
+	return &evaluator{
+		claims: c, table: t,
+		memo: map[memoKey]resolved{}, active: map[memoKey]bool{},
+		cands: map[resKey][]*candidate{}, candActive: map[resKey]bool{},
+		repl: map[resKey]refSet{}, replActive: map[resKey]bool{},
+	}
 }
 
 // expr returns the claim-sensitive references expression e depends on in
-// inst, and the direct references of e that lead to them.
-func (ev *evaluator) expr(inst *instance, e hcl.Expression) (refs refSet, via []string) {
+// inst and scope sc, and the direct references of e that lead to them.
+func (ev *evaluator) expr(inst *instance, e hcl.Expression, sc *scope) (refs refSet, via []string) {
 	refs = refSet{}
 	seen := map[string]bool{}
 	for _, t := range e.Variables() {
-		r := ev.traversal(inst, t)
-		if len(r) == 0 {
+		name := renderTraversal(t)
+		var r resolved
+		if b, ok := sc.lookup(t.RootName()); ok {
+			if b.expr == nil {
+				continue
+			}
+			r.refs = ev.iterRefs(inst, b, t)
+		} else {
+			r = ev.traversal(inst, t)
+		}
+		if len(r.refs) == 0 {
 			continue
 		}
-		refs.add(r)
-		name := renderTraversal(t)
-		if _, isRoot := r[name]; !isRoot && !seen[name] {
+		refs.add(r.refs)
+		if r.replaced != "" {
+			name += " [new when claiming replaces " + r.replaced + "]"
+		}
+		if _, isRoot := r.refs[name]; !isRoot && !seen[name] {
 			seen[name] = true
 			via = append(via, name)
 		}
@@ -120,34 +195,90 @@ func (ev *evaluator) expr(inst *instance, e hcl.Expression) (refs refSet, via []
 	return refs, via
 }
 
-func (ev *evaluator) exprRefs(inst *instance, e hcl.Expression) refSet {
-	r, _ := ev.expr(inst, e)
+// iterRefs resolves a reference to a bound iterator (each.key,
+// each.value, env.value): over a literal object, its keys come from the key
+// expressions and its values from the value expressions; otherwise from the
+// whole collection.
+func (ev *evaluator) iterRefs(inst *instance, b *scope, t hcl.Traversal) refSet {
+	obj, ok := b.expr.(*hclsyntax.ObjectConsExpr)
+	steps := nameSteps(t)
+	if !ok || len(steps) < 2 || (steps[1] != "key" && steps[1] != "value") {
+		return ev.exprRefs(inst, b.expr, b.parent)
+	}
+	out := refSet{}
+	for _, item := range obj.Items {
+		e := item.ValueExpr
+		if steps[1] == "key" {
+			e = item.KeyExpr
+		}
+		out.add(ev.exprRefs(inst, e, b.parent))
+	}
+	return out
+}
+
+// keyRefs returns the claim-sensitive references of the instance keys a
+// count or for_each makes: a literal object's keys, or the whole value.
+func (ev *evaluator) keyRefs(inst *instance, a *hclsyntax.Attribute) refSet {
+	if obj, ok := a.Expr.(*hclsyntax.ObjectConsExpr); ok && a.Name == "for_each" {
+		out := refSet{}
+		for _, item := range obj.Items {
+			out.add(ev.exprRefs(inst, item.KeyExpr, nil))
+		}
+		return out
+	}
+	return ev.exprRefs(inst, a.Expr, nil)
+}
+
+func (ev *evaluator) exprRefs(inst *instance, e hcl.Expression, sc *scope) refSet {
+	r, _ := ev.expr(inst, e, sc)
 	return r
 }
 
-// traversal resolves one reference.
-func (ev *evaluator) traversal(inst *instance, t hcl.Traversal) refSet {
+// match reports whether a reference is claim-sensitive in inst. Patterns
+// for var, local and module references apply in the root module only:
+// below it, those are followed to the caller.
+func (ev *evaluator) match(steps []string, root bool) bool {
+	if !root {
+		switch steps[0] {
+		case "var", "local", "module":
+			return false
+		}
+	}
+	return ev.claims.Match(strings.Join(steps, "."))
+}
+
+// traversal resolves one reference outside any block scope.
+func (ev *evaluator) traversal(inst *instance, t hcl.Traversal) resolved {
 	steps := nameSteps(t)
 	if len(steps) == 0 {
-		return nil
+		return resolved{}
 	}
-	if ev.claims.match(steps, inst.parent == nil) {
-		return refSet{renderTraversal(t): {}}
+	if ev.match(steps, inst.parent == nil) {
+		return resolved{refs: refSet{renderTraversal(t): {}}}
 	}
-	key := memoKey{inst: inst, ref: joinSteps(steps, 3)}
+	key := memoKey{inst: inst}
 	switch steps[0] {
 	case "var", "local":
 		key.ref = joinSteps(steps, 2)
 	case "module":
 		key.ref = joinSteps(steps, 3)
-	case "data", "each", "count", "self", "path", "terraform":
-		return nil
+	case "data":
+		if len(steps) < 3 || ev.claims.Source(joinSteps(steps, 3)) {
+			// The claim-sensitive sources' other attributes stay
+			// the same on claim (data.coder_workspace.me.id).
+			return resolved{}
+		}
+		key.ref = joinSteps(steps, 3)
+	case "each", "count", "self", "path", "terraform":
+		return resolved{}
+	default:
+		key.ref = joinSteps(steps, len(steps))
 	}
 	if r, ok := ev.memo[key]; ok {
 		return r
 	}
 	if ev.active[key] {
-		return nil // a cycle: Terraform rejects it; do not loop
+		return resolved{} // a cycle: Terraform rejects it; do not loop
 	}
 	ev.active[key] = true
 	r := ev.resolve(inst, steps)
@@ -156,74 +287,254 @@ func (ev *evaluator) traversal(inst *instance, t hcl.Traversal) refSet {
 	return r
 }
 
-func (ev *evaluator) resolve(inst *instance, steps []string) refSet {
+func (ev *evaluator) resolve(inst *instance, steps []string) resolved {
 	m := inst.mod
 	switch steps[0] {
 	case "var":
 		if len(steps) < 2 || inst.call == nil {
-			return nil
+			return resolved{}
 		}
 		a, ok := inst.call.attrs[steps[1]]
 		if !ok {
-			return nil
+			return resolved{}
 		}
-		return ev.exprRefs(inst.parent, a.Expr)
+		return resolved{refs: ev.exprRefs(inst.parent, a.Expr, metaScope(inst.call.block.Body))}
 	case "local":
 		if len(steps) < 2 {
-			return nil
+			return resolved{}
 		}
 		a, ok := m.locals[steps[1]]
 		if !ok {
-			return nil
+			return resolved{}
 		}
-		return ev.exprRefs(inst, a.Expr)
+		return resolved{refs: ev.exprRefs(inst, a.Expr, nil)}
 	case "module":
 		if len(steps) < 2 {
-			return nil
+			return resolved{}
 		}
 		child, ok := inst.children[steps[1]]
 		if !ok {
-			return nil
+			return resolved{}
 		}
 		out := refSet{}
 		if len(steps) >= 3 {
 			if a, ok := child.mod.outputs[steps[2]]; ok {
-				out.add(ev.exprRefs(child, a.Expr))
+				out.add(ev.exprRefs(child, a.Expr, nil))
 			}
-			return out
+			return resolved{refs: out}
 		}
 		for _, a := range child.mod.outputs {
-			out.add(ev.exprRefs(child, a.Expr))
+			out.add(ev.exprRefs(child, a.Expr, nil))
 		}
-		return out
+		return resolved{refs: out}
+	case "data":
+		// Every attribute of a data source depends on all of its
+		// arguments: data.cloudinit_config.x.rendered follows the
+		// parts it renders.
+		d, ok := m.data[joinSteps(steps, 3)]
+		if !ok {
+			return resolved{}
+		}
+		return resolved{refs: ev.bodyRefs(inst, d.block.Body, true)}
 	}
-	// A managed resource's attribute: follow its argument, if set.
-	if len(steps) < 3 {
-		return nil
+	if len(steps) < 2 {
+		return resolved{}
 	}
 	r, ok := m.byAddr[steps[0]+"."+steps[1]]
 	if !ok {
+		return resolved{}
+	}
+	return ev.resourceRef(inst, r, steps[2:])
+}
+
+// bodyRefs returns every claim-sensitive reference of a block body; for a
+// top-level body also those of its count or for_each.
+func (ev *evaluator) bodyRefs(inst *instance, body *hclsyntax.Body, top bool) refSet {
+	out := refSet{}
+	sc := metaScope(body)
+	walkBody(body, nil, top, sc, func(_ analyzer.Path, _ hcl.Range, e hcl.Expression, sc *scope) {
+		out.add(ev.exprRefs(inst, e, sc))
+	})
+	if a := meta(body); top && a != nil {
+		out.add(ev.exprRefs(inst, a.Expr, nil))
+	}
+	return out
+}
+
+// resourceRef resolves a reference into a managed resource: an argument
+// set in the configuration follows its expression; a computed value (id,
+// token, metadata[0].uid, an unset optional argument) changes when a claim
+// replaces the resource.
+func (ev *evaluator) resourceRef(inst *instance, r *resource, rest []string) resolved {
+	sc := metaScope(r.block.Body)
+	if len(rest) == 0 {
+		out := refSet{}
+		walkBody(r.block.Body, nil, true, sc, func(p analyzer.Path, _ hcl.Range, e hcl.Expression, sc *scope) {
+			if !r.lifecycle.covers(p) {
+				out.add(ev.exprRefs(inst, e, sc))
+			}
+		})
+		res := resolved{refs: out}
+		if rr := ev.replaceRefs(inst, r); len(rr) > 0 {
+			out.add(rr)
+			res.replaced = r.addr()
+		}
+		return res
+	}
+	if refs, found := ev.argRefs(inst, r, r.block.Body, rest, nil, sc); found {
+		return resolved{refs: refs}
+	}
+	rr := ev.replaceRefs(inst, r)
+	if len(rr) == 0 {
+		return resolved{}
+	}
+	return resolved{refs: rr, replaced: r.addr()}
+}
+
+// argRefs follows the argument at rest (attribute and block names) in
+// body; found is false when the configuration does not set it.
+func (ev *evaluator) argRefs(inst *instance, r *resource, body *hclsyntax.Body, rest, prefix []string, sc *scope) (refSet, bool) {
+	name := rest[0]
+	names := append(append([]string{}, prefix...), name)
+	if a, ok := body.Attributes[name]; ok {
+		if r.lifecycle.coversNames(names) {
+			// Terraform keeps the old value of an ignored argument.
+			return nil, true
+		}
+		return ev.exprRefs(inst, a.Expr, sc), true
+	}
+	out := refSet{}
+	found := false
+	for _, b := range body.Blocks {
+		switch {
+		case b.Type == name && len(rest) == 1:
+			found = true
+			walkBody(b.Body, nil, false, sc, func(_ analyzer.Path, _ hcl.Range, e hcl.Expression, sc *scope) {
+				out.add(ev.exprRefs(inst, e, sc))
+			})
+		case b.Type == name:
+			if x, ok := ev.argRefs(inst, r, b.Body, rest[1:], names, sc); ok {
+				found = true
+				out.add(x)
+			}
+		case b.Type == "dynamic" && len(b.Labels) == 1 && b.Labels[0] == name:
+			found = true
+			walkBody(&hclsyntax.Body{Blocks: hclsyntax.Blocks{b}}, nil, false, sc, func(_ analyzer.Path, _ hcl.Range, e hcl.Expression, sc *scope) {
+				out.add(ev.exprRefs(inst, e, sc))
+			})
+		}
+	}
+	if found && r.lifecycle.coversNames(names) {
+		return nil, true
+	}
+	return out, found
+}
+
+// candidates returns the attributes of r that depend on claim-sensitive
+// values, one per ignore_changes path.
+func (ev *evaluator) candidates(inst *instance, r *resource) []*candidate {
+	k := resKey{inst, r}
+	if c, ok := ev.cands[k]; ok {
+		return c
+	}
+	if ev.candActive[k] {
 		return nil
 	}
-	a, ok := r.block.Body.Attributes[steps[2]]
+	ev.candActive[k] = true
+	defer delete(ev.candActive, k)
+	ti := ev.table[r.typ]
+	var cands []*candidate
+	byFix := map[string]*candidate{}
+	walkBody(r.block.Body, nil, true, metaScope(r.block.Body), func(p analyzer.Path, rng hcl.Range, e hcl.Expression, sc *scope) {
+		refs, via := ev.expr(inst, e, sc)
+		if len(refs) == 0 {
+			return
+		}
+		p = append(analyzer.Path{}, p...)
+		fix := ti.setPrefix(p)
+		key := fix.String()
+		c, ok := byFix[key]
+		if !ok {
+			c = &candidate{path: p, fix: fix, rng: rng, refs: refSet{}, via: map[string]bool{}}
+			byFix[key] = c
+			cands = append(cands, c)
+		}
+		c.refs.add(refs)
+		for _, v := range via {
+			c.via[v] = true
+		}
+	})
+	ev.cands[k] = cands
+	return cands
+}
+
+// instanceRefs are the claim-sensitive references of r's count or for_each.
+func (ev *evaluator) instanceRefs(inst *instance, r *resource) refSet {
+	if a := meta(r.block.Body); a != nil {
+		return ev.keyRefs(inst, a)
+	}
+	return nil
+}
+
+// replaceRefs returns the claim-sensitive references that make a claim
+// replace r (or may: attributes whose behaviour the table does not know
+// count), through its own arguments, its count or for_each, and its
+// replace_triggered_by.
+func (ev *evaluator) replaceRefs(inst *instance, r *resource) refSet {
+	k := resKey{inst, r}
+	if rr, ok := ev.repl[k]; ok {
+		return rr
+	}
+	if ev.replActive[k] {
+		return nil
+	}
+	ev.replActive[k] = true
+	defer delete(ev.replActive, k)
+	out := refSet{}
+	for _, c := range ev.candidates(inst, r) {
+		if r.lifecycle.covers(c.path) || r.lifecycle.covers(c.fix) {
+			continue
+		}
+		if b, _ := ev.rate(r, c); b == behaviourUpdate {
+			continue
+		}
+		out.add(c.refs)
+	}
+	out.add(ev.instanceRefs(inst, r))
+	for _, t := range r.lifecycle.triggers {
+		out.add(ev.exprRefs(inst, t, nil))
+	}
+	ev.repl[k] = out
+	return out
+}
+
+// rate says what the provider does when c changes: the table's behaviour,
+// with a conditional entry settled by its literal switch when it has one;
+// cond names the switch of an unsettled conditional entry.
+func (ev *evaluator) rate(r *resource, c *candidate) (behaviour, cond string) {
+	ti := ev.table[r.typ]
+	if ti == nil {
+		return behaviourUnknown, ""
+	}
+	e, ok := ti.lookup(c.path)
 	if !ok {
-		return nil
+		return behaviourUnknown, ""
 	}
-	if r.lifecycle.covers([]any{steps[2]}) {
-		// Terraform keeps the old value of an ignored argument, so
-		// references to it do not change either.
-		return nil
+	if e.behaviour != behaviourConditional {
+		return e.behaviour, ""
 	}
-	return ev.exprRefs(inst, a.Expr)
+	switch boolArgument(r.block.Body, e.when) {
+	case "true":
+		return behaviourReplace, ""
+	case "false":
+		return behaviourUpdate, ""
+	}
+	return behaviourConditional, e.when
 }
 
 func joinSteps(steps []string, n int) string {
 	if len(steps) < n {
 		n = len(steps)
 	}
-	s := steps[0]
-	for _, x := range steps[1:n] {
-		s += "." + x
-	}
-	return s
+	return strings.Join(steps[:n], ".")
 }

@@ -107,11 +107,19 @@ type Finding struct {
 
 	resType, resName string
 	ignorePath       string
+	// rel is File relative to the linted directory, root that directory's
+	// absolute path (Options.Root), for SARIF.
+	rel, root string
 }
 
 // Result is everything Lint found.
 type Result struct {
 	Findings []Finding
+
+	// roots are the linted directories' Options.Root, in order; prefix is
+	// the Options.PathPrefix of a result that Lint returned.
+	roots  []string
+	prefix string
 
 	// declared maps "MODULE|TYPE.NAME" (MODULE "" for the root, instance
 	// keys dropped) to where the resource block is, for Confirm.
@@ -121,6 +129,18 @@ type Result struct {
 type declaration struct {
 	file         string
 	line, column int
+}
+
+// Merge returns the findings of several results (one per linted
+// directory) as one, in order. Confirm each result before merging: a merged
+// result cannot be confirmed.
+func Merge(results ...*Result) *Result {
+	out := &Result{Findings: []Finding{}}
+	for _, r := range results {
+		out.Findings = append(out.Findings, r.Findings...)
+		out.roots = append(out.roots, r.roots...)
+	}
+	return out
 }
 
 // Max returns the highest severity among the findings, 0 when there are none.
@@ -190,11 +210,14 @@ type Rule struct {
 
 // Rule ids.
 const (
-	RuleForcesReplacement = "claim_forces_replacement"
-	RuleUnknownAttribute  = "claim_unknown_attribute"
-	RuleUpdatesInPlace    = "claim_updates_in_place"
-	RuleIgnoreChangesAll  = "ignore_changes_all"
-	RulePlanMissed        = "plan_replacement_missed"
+	RuleForcesReplacement      = "claim_forces_replacement"
+	RuleUnknownAttribute       = "claim_unknown_attribute"
+	RuleUpdatesInPlace         = "claim_updates_in_place"
+	RuleIgnoreChangesAll       = "ignore_changes_all"
+	RulePlanMissed             = "plan_replacement_missed"
+	RuleInstanceKeys           = "claim_changes_instances"
+	RuleModuleNotRead          = "module_not_read"
+	RuleMultipleDefaultPresets = "multiple_default_presets"
 )
 
 // Rules lists every rule, in a stable order.
@@ -232,6 +255,27 @@ var Rules = []Rule{
 		Name:    "PlanReplacementMissed",
 		Short:   "The plan replaces a resource that the static analysis did not flag.",
 		Help:    "The plan given with --plan replaces this resource, and no static finding explains it: the cause may be outside the claim-sensitive references claimdrift follows (a variable, a provider default, a tainted resource). Look at the plan's replace paths.",
+		Default: SeverityError,
+	},
+	{
+		ID:      RuleInstanceKeys,
+		Name:    "ClaimChangesInstances",
+		Short:   "A resource's or module's count or for_each depends on a claim-sensitive value.",
+		Help:    "When count or for_each changes on claim, Terraform destroys the instances whose keys went away and creates new ones: the prebuild's resources are lost. ignore_changes cannot cover count or for_each; derive them from values that stay the same when a prebuild is claimed (data.coder_workspace.me.start_count, parameters, the workspace id).",
+		Default: SeverityError,
+	},
+	{
+		ID:      RuleModuleNotRead,
+		Name:    "ModuleNotRead",
+		Short:   "A module call was not read, so what passes through it is not checked.",
+		Help:    "claimdrift lint reads local modules only (a source starting with ./ or ../ inside the linted directory). Registry, git and remote modules, and local modules that are missing, are not followed: claim-sensitive values passed into them, and resources inside them, are not checked. Run claimdrift simulate or lint --plan with a claim plan for an exact answer.",
+		Default: SeverityWarning,
+	},
+	{
+		ID:      RuleMultipleDefaultPresets,
+		Name:    "MultipleDefaultPresets",
+		Short:   "More than one coder_workspace_preset is marked default.",
+		Help:    "Coder refuses a template version in which more than one preset has default = true (and claimdrift template import refuses such a plan). Mark at most one preset default.",
 		Default: SeverityError,
 	},
 }

@@ -23,6 +23,10 @@ type Options struct {
 	// PathPrefix is joined in front of every file name in findings and
 	// errors, so that they read as the user named the directory.
 	PathPrefix string
+	// Root is the absolute path of the directory fsys reads, recorded in
+	// SARIF output as the %SRCROOT% base of the file locations (which are
+	// relative to it); "" leaves the base unresolved.
+	Root string
 }
 
 // Lint analyzes the Terraform configuration at the root of fsys and the
@@ -30,7 +34,7 @@ type Options struct {
 // a file that does not parse, and an error wrapping ErrNoConfig when the
 // root holds no .tf file.
 func Lint(fsys fs.FS, opts Options) (*Result, error) {
-	claims, err := newClaimMatcher(opts.ClaimRefs)
+	claims, err := analyzer.NewClaimMatcher(opts.ClaimRefs)
 	if err != nil {
 		return nil, err
 	}
@@ -41,8 +45,9 @@ func Lint(fsys fs.FS, opts Options) (*Result, error) {
 	}
 	budget := maxInstances
 	root := buildInstances(l, rootMod, nil, nil, "", 0, &budget)
-	lt := &linter{ev: newEvaluator(claims), table: defaultTable, found: map[string]*Finding{}}
+	lt := &linter{ev: newEvaluator(claims, defaultTable), found: map[string]*Finding{}}
 	root.walk(lt.instance)
+	lt.presets(rootMod)
 	res := &Result{declared: map[string]declaration{}}
 	root.walk(func(inst *instance) {
 		for _, r := range inst.mod.resources {
@@ -50,8 +55,10 @@ func Lint(fsys fs.FS, opts Options) (*Result, error) {
 			res.declared[inst.addr+"|"+r.addr()] = declaration{file: r.file, line: rng.Start.Line, column: rng.Start.Column}
 		}
 	})
+	res.roots, res.prefix = []string{opts.Root}, opts.PathPrefix
 	for _, f := range lt.found {
 		sort.Strings(f.Modules)
+		res.locate(f)
 		res.Findings = append(res.Findings, *f)
 	}
 	res.sort()
@@ -61,9 +68,20 @@ func Lint(fsys fs.FS, opts Options) (*Result, error) {
 	return res, nil
 }
 
+// locate sets the SARIF location fields of f: its root and its file
+// relative to the linted directory.
+func (r *Result) locate(f *Finding) {
+	if len(r.roots) > 0 {
+		f.root = r.roots[0]
+	}
+	f.rel = f.File
+	if p := r.prefix; p != "" && p != "." {
+		f.rel = strings.TrimPrefix(f.File, strings.TrimSuffix(p, "/")+"/")
+	}
+}
+
 type linter struct {
-	ev    *evaluator
-	table table
+	ev *evaluator
 	// found holds findings by a key that is the same for every instance of
 	// a module, so that a module called twice reports once.
 	found map[string]*Finding
@@ -80,38 +98,27 @@ type candidate struct {
 
 func (lt *linter) instance(inst *instance) {
 	for _, r := range inst.mod.resources {
-		if strings.HasPrefix(r.typ, "coder_") {
-			continue
-		}
 		lt.resource(inst, r)
+	}
+	for _, name := range inst.mod.callOrder {
+		lt.call(inst, inst.mod.calls[name])
 	}
 }
 
 func (lt *linter) resource(inst *instance, r *resource) {
-	ti := lt.table[r.typ]
-	var cands []*candidate
-	byFix := map[string]*candidate{}
-	emit := func(p analyzer.Path, rng hcl.Range, e hcl.Expression) {
-		refs, via := lt.ev.expr(inst, e)
-		if len(refs) == 0 {
-			return
-		}
-		p = append(analyzer.Path{}, p...)
-		fix := ti.setPrefix(p)
-		key := fix.String()
-		c, ok := byFix[key]
-		if !ok {
-			c = &candidate{path: p, fix: fix, rng: rng, refs: refSet{}, via: map[string]bool{}}
-			byFix[key] = c
-			cands = append(cands, c)
-		}
-		c.refs.add(refs)
-		for _, v := range via {
-			c.via[v] = true
+	ti := lt.ev.table[r.typ]
+	cands := lt.ev.candidates(inst, r)
+	if a := meta(r.block.Body); a != nil {
+		if refs := lt.ev.keyRefs(inst, a); len(refs) > 0 {
+			_, via := lt.ev.expr(inst, a.Expr, nil)
+			lt.instances(inst, r.file, r.addr(), r.typ, r.name, a, refs, via)
 		}
 	}
-	walkBody(r.block.Body, nil, true, emit)
-
+	for _, t := range r.lifecycle.triggers {
+		if refs, via := lt.ev.expr(inst, t, metaScope(r.block.Body)); len(refs) > 0 {
+			lt.trigger(inst, r, t, refs, via)
+		}
+	}
 	lc := r.lifecycle
 	if lc.all {
 		lt.ignoreAll(inst, r, cands)
@@ -123,6 +130,81 @@ func (lt *linter) resource(inst *instance, r *resource) {
 		}
 		lt.attribute(inst, r, ti, c)
 	}
+}
+
+// presets reports presets (data "coder_workspace_preset" in the root
+// module) marked default when more than one is: Coder refuses the template.
+func (lt *linter) presets(m *module) {
+	var defaults []*resource
+	for _, d := range m.data {
+		if d.typ == "coder_workspace_preset" && boolArgument(d.block.Body, "default") == "true" {
+			defaults = append(defaults, d)
+		}
+	}
+	if len(defaults) < 2 {
+		return
+	}
+	sort.Slice(defaults, func(i, j int) bool { return defaults[i].addr() < defaults[j].addr() })
+	names := make([]string, len(defaults))
+	for i, d := range defaults {
+		names[i] = d.addr()
+	}
+	root := &instance{}
+	for _, d := range defaults {
+		a := d.block.Body.Attributes["default"]
+		f := lt.newFinding(root, d.file, d.addr(), "", "", "default", a.NameRange)
+		f.Rule, f.Severity = RuleMultipleDefaultPresets, SeverityError
+		f.Message = fmt.Sprintf("%d presets are marked default (%s); Coder refuses a template version with more than one", len(defaults), strings.Join(names, ", "))
+		f.Fix = "set default = true on one preset only"
+	}
+}
+
+// call reports a module call that lint could not read, and one whose count
+// or for_each depends on claim-sensitive values.
+func (lt *linter) call(inst *instance, c *moduleCall) {
+	addr := "module." + c.name
+	if c.notRead != "" {
+		f := lt.newFinding(inst, c.file, addr, "", "", "", c.block.TypeRange)
+		f.Rule, f.Severity = RuleModuleNotRead, SeverityWarning
+		f.Message = fmt.Sprintf("%s was not read: %s; claim-sensitive values that pass through it are not followed, so findings in it and through its outputs are missing (run claimdrift simulate, or lint --plan, for an exact answer)", addr, c.notRead)
+	}
+	if a := meta(c.block.Body); a != nil {
+		if refs := lt.ev.keyRefs(inst, a); len(refs) > 0 {
+			_, via := lt.ev.expr(inst, a.Expr, nil)
+			lt.instances(inst, c.file, addr, "", "", a, refs, via)
+		}
+	}
+}
+
+// instances reports a count or for_each that depends on claim-sensitive
+// values: a claim destroys instances and creates others.
+func (lt *linter) instances(inst *instance, file, addr, typ, name string, a *hclsyntax.Attribute, refs refSet, via []string) {
+	f := lt.newFinding(inst, file, addr, typ, name, a.Name, a.NameRange)
+	f.References = mergeSorted(f.References, refs.sorted())
+	f.Rule, f.Severity = RuleInstanceKeys, SeverityError
+	what := "instance keys"
+	if a.Name == "count" {
+		what = "number of instances"
+	}
+	verb := "depend"
+	if a.Name == "count" {
+		verb = "depends"
+	}
+	f.Message = fmt.Sprintf("the %s of %s (`%s`) %s on %s, which %s when a prebuilt workspace is claimed, so claiming destroys instances of %s and creates others", what, addr, a.Name, verb, describeRefs(f.References, via), plural(len(f.References), "changes", "change"), addr)
+	f.Fix = fmt.Sprintf("derive %s from values that stay the same on claim (data.coder_workspace.me.start_count, parameters, the workspace id); ignore_changes cannot cover it", a.Name)
+}
+
+// trigger reports a replace_triggered_by entry that a claim fires.
+func (lt *linter) trigger(inst *instance, r *resource, t hcl.Expression, refs refSet, via []string) {
+	f := lt.newFinding(inst, r.file, r.addr(), r.typ, r.name, "", t.Range())
+	f.References = mergeSorted(f.References, refs.sorted())
+	f.Rule, f.Severity = RuleForcesReplacement, SeverityError
+	ref := "an entry"
+	if tr, diags := hcl.AbsTraversalForExpr(t); !diags.HasErrors() {
+		ref = renderTraversal(tr)
+	}
+	f.Message = fmt.Sprintf("lifecycle.replace_triggered_by names `%s`, which depends on %s, which %s when a prebuilt workspace is claimed, so claiming replaces %s", ref, describeRefs(f.References, via), plural(len(f.References), "changes", "change"), r.addr())
+	f.Fix = fmt.Sprintf("stop `%s` from changing on claim (see its own findings), or remove it from replace_triggered_by; ignore_changes cannot cover a trigger", ref)
 }
 
 // covers reports whether ignore_changes already holds p or a prefix of it.
@@ -138,10 +220,16 @@ func (lc *lifecycle) covers(p analyzer.Path) bool {
 	return false
 }
 
+// emitFunc receives an argument expression, the path it sets and the scope
+// it is evaluated in.
+type emitFunc func(p analyzer.Path, rng hcl.Range, e hcl.Expression, sc *scope)
+
 // walkBody calls emit for every argument expression of a resource body, with
 // the attribute path it sets. Nested blocks count: the second `env` block is
-// env[1]; literal maps and lists are entered key by key.
-func walkBody(body *hclsyntax.Body, prefix analyzer.Path, top bool, emit func(analyzer.Path, hcl.Range, hcl.Expression)) {
+// env[1], also after a dynamic "env" block whose for_each has a literal
+// length (after one of unknown length the index is unknown and the path
+// stops at the block type); literal maps and lists are entered key by key.
+func walkBody(body *hclsyntax.Body, prefix analyzer.Path, top bool, sc *scope, emit emitFunc) {
 	attrs := make([]*hclsyntax.Attribute, 0, len(body.Attributes))
 	for _, a := range body.Attributes {
 		attrs = append(attrs, a)
@@ -154,9 +242,10 @@ func walkBody(body *hclsyntax.Body, prefix analyzer.Path, top bool, emit func(an
 				continue
 			}
 		}
-		walkExpr(append(prefix, a.Name), a.Expr, a.NameRange, emit)
+		walkExpr(append(prefix, a.Name), a.Expr, a.NameRange, sc, emit)
 	}
 	index := map[string]int{}
+	unknown := map[string]bool{}
 	for _, b := range body.Blocks {
 		if top {
 			switch b.Type {
@@ -165,36 +254,92 @@ func walkBody(body *hclsyntax.Body, prefix analyzer.Path, top bool, emit func(an
 			}
 		}
 		if b.Type == "dynamic" {
-			if len(b.Labels) == 1 {
-				// Element indexes of a dynamic block are not known
-				// statically: everything in it counts for the block.
-				p := append(append(analyzer.Path{}, prefix...), b.Labels[0])
-				emitAll(b.Body, p, emit)
+			if len(b.Labels) != 1 {
+				continue
 			}
+			typ := b.Labels[0]
+			walkDynamic(b, append(append(analyzer.Path{}, prefix...), typ), sc, emit)
+			if n, ok := dynamicLength(b.Body); ok && !unknown[typ] {
+				index[typ] += n
+			} else {
+				unknown[typ] = true
+			}
+			continue
+		}
+		if unknown[b.Type] {
+			emitAll(b.Body, append(append(analyzer.Path{}, prefix...), b.Type), sc, emit)
 			continue
 		}
 		p := append(append(analyzer.Path{}, prefix...), b.Type, index[b.Type])
 		index[b.Type]++
-		walkBody(b.Body, p, false, emit)
+		walkBody(b.Body, p, false, sc, emit)
 	}
 }
 
+// walkDynamic reports a dynamic block at p (its block type: element
+// indexes are not known statically): its for_each, and its content with
+// the iterator bound to the for_each.
+func walkDynamic(b *hclsyntax.Block, p analyzer.Path, sc *scope, emit emitFunc) {
+	iter := b.Labels[0]
+	if it, ok := b.Body.Attributes["iterator"]; ok {
+		if kw := hcl.ExprAsKeyword(it.Expr); kw != "" {
+			iter = kw
+		}
+	}
+	var fe hcl.Expression
+	if a, ok := b.Body.Attributes["for_each"]; ok {
+		fe = a.Expr
+		emit(p, a.NameRange, a.Expr, sc)
+	}
+	inner := sc.bind(iter, fe)
+	for _, c := range b.Body.Blocks {
+		if c.Type == "content" {
+			emitAll(c.Body, p, inner, emit)
+		}
+	}
+}
+
+// dynamicLength returns the number of blocks a dynamic block makes when its
+// for_each is a literal collection.
+func dynamicLength(body *hclsyntax.Body) (int, bool) {
+	a, ok := body.Attributes["for_each"]
+	if !ok || len(a.Expr.Variables()) > 0 {
+		return 0, false
+	}
+	v, diags := a.Expr.Value(nil)
+	if diags.HasErrors() || !v.IsWhollyKnown() || v.IsNull() {
+		return 0, false
+	}
+	t := v.Type()
+	switch {
+	case t.IsObjectType():
+		return len(t.AttributeTypes()), true
+	case t.IsListType(), t.IsSetType(), t.IsMapType(), t.IsTupleType():
+		return v.LengthInt(), true
+	}
+	return 0, false
+}
+
 // emitAll reports every expression in body at path p.
-func emitAll(body *hclsyntax.Body, p analyzer.Path, emit func(analyzer.Path, hcl.Range, hcl.Expression)) {
+func emitAll(body *hclsyntax.Body, p analyzer.Path, sc *scope, emit emitFunc) {
 	attrs := make([]*hclsyntax.Attribute, 0, len(body.Attributes))
 	for _, a := range body.Attributes {
 		attrs = append(attrs, a)
 	}
 	sort.Slice(attrs, func(i, j int) bool { return attrs[i].SrcRange.Start.Byte < attrs[j].SrcRange.Start.Byte })
 	for _, a := range attrs {
-		emit(p, a.NameRange, a.Expr)
+		emit(p, a.NameRange, a.Expr, sc)
 	}
 	for _, b := range body.Blocks {
-		emitAll(b.Body, p, emit)
+		if b.Type == "dynamic" && len(b.Labels) == 1 {
+			walkDynamic(b, p, sc, emit)
+			continue
+		}
+		emitAll(b.Body, p, sc, emit)
 	}
 }
 
-func walkExpr(p analyzer.Path, e hcl.Expression, rng hcl.Range, emit func(analyzer.Path, hcl.Range, hcl.Expression)) {
+func walkExpr(p analyzer.Path, e hcl.Expression, rng hcl.Range, sc *scope, emit emitFunc) {
 	switch e := e.(type) {
 	case *hclsyntax.ObjectConsExpr:
 		keys := make([]string, len(e.Items))
@@ -203,7 +348,7 @@ func walkExpr(p analyzer.Path, e hcl.Expression, rng hcl.Range, emit func(analyz
 			if !ok {
 				// A computed key: the whole map is the smallest
 				// addressable path.
-				emit(p, rng, e)
+				emit(p, rng, e, sc)
 				return
 			}
 			keys[i] = k
@@ -211,14 +356,14 @@ func walkExpr(p analyzer.Path, e hcl.Expression, rng hcl.Range, emit func(analyz
 		for i, item := range e.Items {
 			// Keys themselves can be claim-sensitive only when computed,
 			// handled above.
-			walkExpr(append(append(analyzer.Path{}, p...), keys[i]), item.ValueExpr, item.KeyExpr.Range(), emit)
+			walkExpr(append(append(analyzer.Path{}, p...), keys[i]), item.ValueExpr, item.KeyExpr.Range(), sc, emit)
 		}
 	case *hclsyntax.TupleConsExpr:
 		for i, x := range e.Exprs {
-			walkExpr(append(append(analyzer.Path{}, p...), i), x, x.Range(), emit)
+			walkExpr(append(append(analyzer.Path{}, p...), i), x, x.Range(), sc, emit)
 		}
 	default:
-		emit(p, rng, e)
+		emit(p, rng, e, sc)
 	}
 }
 
@@ -241,7 +386,7 @@ func literalKey(e hclsyntax.Expression) (string, bool) {
 
 // attribute rates one uncovered claim-sensitive attribute.
 func (lt *linter) attribute(inst *instance, r *resource, ti *typeInfo, c *candidate) {
-	f := lt.newFinding(inst, r, c.fix.String(), c.rng)
+	f := lt.newFinding(inst, r.file, r.addr(), r.typ, r.name, c.fix.String(), c.rng)
 	f.References = mergeSorted(f.References, c.refs.sorted())
 	via := make([]string, 0, len(c.via))
 	for v := range c.via {
@@ -250,59 +395,44 @@ func (lt *linter) attribute(inst *instance, r *resource, ti *typeInfo, c *candid
 	sort.Strings(via)
 	attr := c.fix.String()
 	depends := describeRefs(f.References, via)
-	verb := "changes"
-	if len(f.References) > 1 {
-		verb = "change"
-	}
-	claimed := fmt.Sprintf("`%s` depends on %s, which %s when a prebuilt workspace is claimed", attr, depends, verb)
+	claimed := fmt.Sprintf("`%s` depends on %s, which %s when a prebuilt workspace is claimed", attr, depends, plural(len(f.References), "changes", "change"))
 	f.Fix = fixText(r.lifecycle, attr)
 	f.ignorePath = attr
+	behaviour, cond := lt.ev.rate(r, c)
 	switch {
 	case ti == nil:
 		f.Rule, f.Severity = RuleUnknownAttribute, SeverityWarning
-		f.Message = fmt.Sprintf("%s; claimdrift does not know whether %s can update it in place, so claiming may replace %s (check the provider's documentation, or run claimdrift lint --plan)", claimed, r.typ, r.addr())
+		f.Message = fmt.Sprintf("%s; claimdrift does not know whether %s can update it in place, so claiming may replace %s (check the provider's documentation, or run claimdrift simulate or lint --plan)", claimed, r.typ, r.addr())
+	case behaviour == behaviourReplace:
+		f.Rule, f.Severity = RuleForcesReplacement, SeverityError
+		f.Message = fmt.Sprintf("%s; %s cannot update it in place, so claiming destroys and recreates %s", claimed, r.typ, r.addr())
+	case behaviour == behaviourUpdate:
+		f.Rule, f.Severity = RuleUpdatesInPlace, SeverityInfo
+		f.Message = fmt.Sprintf("%s; %s updates it in place, so claiming changes %s without replacing it", claimed, r.typ, r.addr())
+		f.Fix = ""
+	case behaviour == behaviourConditional:
+		f.Rule, f.Severity = RuleUnknownAttribute, SeverityWarning
+		f.Message = fmt.Sprintf("%s; %s replaces %s on such a change only when %s is true, which is not a literal here", claimed, r.typ, r.addr(), cond)
 	default:
-		e, ok := ti.lookup(c.path)
-		behaviour := behaviourUnknown
-		if ok {
-			behaviour = e.behaviour
-		}
-		cond := ""
-		if behaviour == behaviourConditional {
-			cond = e.when
-			switch boolArgument(r.block.Body, e.when) {
-			case "true":
-				behaviour = behaviourReplace
-			case "false":
-				behaviour = behaviourUpdate
-			}
-		}
-		switch behaviour {
-		case behaviourReplace:
-			f.Rule, f.Severity = RuleForcesReplacement, SeverityError
-			f.Message = fmt.Sprintf("%s; %s cannot update it in place, so claiming destroys and recreates %s", claimed, r.typ, r.addr())
-		case behaviourUpdate:
-			f.Rule, f.Severity = RuleUpdatesInPlace, SeverityInfo
-			f.Message = fmt.Sprintf("%s; %s updates it in place, so claiming changes %s without replacing it", claimed, r.typ, r.addr())
-			f.Fix = ""
-		case behaviourConditional:
-			f.Rule, f.Severity = RuleUnknownAttribute, SeverityWarning
-			f.Message = fmt.Sprintf("%s; %s replaces %s on such a change only when %s is true, which is not a literal here", claimed, r.typ, r.addr(), cond)
-		default:
-			f.Rule, f.Severity = RuleUnknownAttribute, SeverityWarning
-			f.Message = fmt.Sprintf("%s; claimdrift's table does not say whether %s can update `%s` in place, so claiming may replace %s (check the provider's documentation, or run claimdrift lint --plan)", claimed, r.typ, attr, r.addr())
-		}
+		f.Rule, f.Severity = RuleUnknownAttribute, SeverityWarning
+		f.Message = fmt.Sprintf("%s; claimdrift's table does not say whether %s can update `%s` in place, so claiming may replace %s (check the provider's documentation, or run claimdrift simulate or lint --plan)", claimed, r.typ, attr, r.addr())
 	}
 }
 
-// ignoreAll reports `ignore_changes = all`.
+// ignoreAll reports `ignore_changes = all`: too broad (a warning) on most
+// resources, the recommended protection (info) on one that holds data.
 func (lt *linter) ignoreAll(inst *instance, r *resource, cands []*candidate) {
-	f := lt.newFinding(inst, r, "", r.lifecycle.allRange)
+	f := lt.newFinding(inst, r.file, r.addr(), r.typ, r.name, "", r.lifecycle.allRange)
 	f.Rule, f.Severity = RuleIgnoreChangesAll, SeverityWarning
 	var paths []string
 	for _, c := range cands {
 		paths = append(paths, c.fix.String())
 		f.References = mergeSorted(f.References, c.refs.sorted())
+	}
+	if analyzer.IsStatefulType(r.typ, nil) {
+		f.Severity = SeverityInfo
+		f.Message = fmt.Sprintf("`ignore_changes = all` on %s, which holds data: no change, from a claim or from the template, replaces it (the recommended protection for volumes and disks; change it deliberately with terraform apply -replace)", r.addr())
+		return
 	}
 	if len(paths) > 0 {
 		f.Message = fmt.Sprintf("`ignore_changes = all` on %s hides every change, including real template changes; only %s %s on claim-sensitive values", r.addr(), strings.Join(quoteAll(paths), ", "), plural(len(paths), "depends", "depend"))
@@ -313,23 +443,23 @@ func (lt *linter) ignoreAll(inst *instance, r *resource, cands []*candidate) {
 	}
 }
 
-// newFinding returns the finding stored under the key of (resource,
+// newFinding returns the finding stored under the key of (file, address,
 // attribute, position), creating it; instances of the same module share it.
-func (lt *linter) newFinding(inst *instance, r *resource, attr string, rng hcl.Range) *Finding {
-	key := fmt.Sprintf("%s|%s|%s|%d|%d", r.file, r.addr(), attr, rng.Start.Line, rng.Start.Column)
+func (lt *linter) newFinding(inst *instance, file, addr, typ, name, attr string, rng hcl.Range) *Finding {
+	key := fmt.Sprintf("%s|%s|%s|%d|%d", file, addr, attr, rng.Start.Line, rng.Start.Column)
 	f, ok := lt.found[key]
 	if !ok {
 		f = &Finding{
-			Resource:  r.addr(),
+			Resource:  addr,
 			Attribute: attr,
 			File:      rng.Filename,
 			Line:      rng.Start.Line,
 			Column:    rng.Start.Column,
-			resType:   r.typ,
-			resName:   r.name,
+			resType:   typ,
+			resName:   name,
 		}
 		if f.File == "" {
-			f.File = r.file
+			f.File = file
 		}
 		lt.found[key] = f
 	}

@@ -62,6 +62,15 @@ func TestGolden(t *testing.T) {
 		{fixture: "module"},
 		{fixture: "module", claimRefs: []string{"var.owner"}, suffix: "-claim-ref"},
 		{fixture: "ignore-all"},
+		{fixture: "data-sources"},
+		{fixture: "references"},
+		{fixture: "agent"},
+		{fixture: "instances"},
+		{fixture: "dynamic"},
+		{fixture: "table"},
+		{fixture: "modules-not-read"},
+		{fixture: "files"},
+		{fixture: "presets"},
 	}
 	for _, c := range cases {
 		res, err := lintFixture(t, c.fixture, c.claimRefs...)
@@ -95,10 +104,13 @@ func TestFindings(t *testing.T) {
 		{
 			fixture: "docker",
 			want: []want{
+				{RuleForcesReplacement, "coder_agent.main", "env.GIT_AUTHOR_NAME", SeverityError},
 				{RuleForcesReplacement, "docker_volume.home", "labels", SeverityError},
 				{RuleForcesReplacement, "docker_container.workspace", "name", SeverityError},
 				{RuleForcesReplacement, "docker_container.workspace", "hostname", SeverityError},
 				{RuleUpdatesInPlace, "docker_container.workspace", "memory", SeverityInfo},
+				// The agent's init script is new when the agent is replaced.
+				{RuleForcesReplacement, "docker_container.workspace", "entrypoint[2]", SeverityError},
 				{RuleForcesReplacement, "docker_container.workspace", "env", SeverityError},
 				{RuleForcesReplacement, "docker_container.workspace", "labels", SeverityError},
 			},
@@ -142,6 +154,7 @@ func TestFindings(t *testing.T) {
 			want: []want{
 				{RuleIgnoreChangesAll, "docker_container.workspace", "", SeverityWarning},
 				{RuleIgnoreChangesAll, "docker_image.base", "", SeverityWarning},
+				{RuleIgnoreChangesAll, "docker_volume.home", "", SeverityInfo},
 			},
 		},
 	}
@@ -157,7 +170,7 @@ func TestFindings(t *testing.T) {
 				if f.File == "" || f.Line == 0 || f.Column == 0 || f.Message == "" {
 					t.Errorf("finding without location or message: %+v", f)
 				}
-				if f.Severity == SeverityError && !strings.Contains(f.Fix, "ignore_changes = [") {
+				if f.Severity == SeverityError && f.Attribute != "" && f.Rule != RuleInstanceKeys && !strings.Contains(f.Fix, "ignore_changes = [") {
 					t.Errorf("error finding without an ignore_changes fix: %+v", f)
 				}
 			}
@@ -222,10 +235,11 @@ func TestSnippets(t *testing.T) {
 			want: []string{"claim_forces_replacement name"},
 		},
 		{
-			name: "coder resources are skipped",
+			name: "coder resources are linted: every argument is ForceNew",
 			src: `resource "coder_metadata" "m" {
   item { value = data.coder_workspace_owner.me.name }
 }`,
+			want: []string{"claim_forces_replacement item[0].value"},
 		},
 		{
 			name: "extra claim ref glob",
@@ -414,43 +428,6 @@ func TestTable(t *testing.T) {
 	}
 	if got := tb["docker_container"].setPrefix(analyzer.Path{"env", 3}).String(); got != "env" {
 		t.Errorf("set prefix of env[3] = %q, want env", got)
-	}
-}
-
-func TestClaimMatcher(t *testing.T) {
-	m, err := newClaimMatcher([]string{"var.owner"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases := []struct {
-		ref  string
-		root bool
-		want bool
-	}{
-		{"data.coder_workspace_owner.me.name", true, true},
-		{"data.coder_workspace_owner.me.email", false, true},
-		{"data.coder_workspace.me.name", true, true},
-		{"data.coder_workspace.me.owner_email", true, true},
-		{"data.coder_workspace.me.is_prebuild_claim", true, true},
-		{"data.coder_workspace.me.id", true, false},
-		{"data.coder_workspace.me.transition", true, false},
-		{"data.coder_workspace.me.start_count", true, false},
-		{"data.coder_workspace.me", true, true},
-		{"var.owner", true, true},
-		{"var.owner.name", true, true},
-		{"var.owner", false, false},
-		{"var.owners", true, false},
-	}
-	for _, c := range cases {
-		if got := m.match(strings.Split(c.ref, "."), c.root); got != c.want {
-			t.Errorf("match(%s, root=%v) = %v, want %v", c.ref, c.root, got, c.want)
-		}
-	}
-	if _, err := newClaimMatcher([]string{"var..x"}); err == nil {
-		t.Error("want an error for an empty step")
-	}
-	if _, err := newClaimMatcher([]string{"var.[x"}); err == nil {
-		t.Error("want an error for a bad glob")
 	}
 }
 

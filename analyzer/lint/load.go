@@ -42,6 +42,8 @@ type module struct {
 	dir       string
 	resources []*resource
 	byAddr    map[string]*resource
+	// data holds the data sources by address (data.TYPE.NAME).
+	data      map[string]*resource
 	locals    map[string]*hclsyntax.Attribute
 	outputs   map[string]*hclsyntax.Attribute
 	calls     map[string]*moduleCall
@@ -56,7 +58,21 @@ type resource struct {
 	lifecycle *lifecycle
 }
 
-func (r *resource) addr() string { return r.typ + "." + r.name }
+func (r *resource) addr() string {
+	if !r.managed {
+		return "data." + r.typ + "." + r.name
+	}
+	return r.typ + "." + r.name
+}
+
+// meta returns the count or for_each argument of a resource, data source or
+// module call body, nil when it has none.
+func meta(body *hclsyntax.Body) *hclsyntax.Attribute {
+	if a, ok := body.Attributes["for_each"]; ok {
+		return a
+	}
+	return body.Attributes["count"]
+}
 
 type moduleCall struct {
 	name   string
@@ -65,6 +81,10 @@ type moduleCall struct {
 	// the source is not a local path inside it.
 	dir   string
 	attrs map[string]*hclsyntax.Attribute
+	block *hclsyntax.Block
+	file  string
+	// notRead says why the module was not read ("" when it was).
+	notRead string
 }
 
 // loader reads modules from a file system.
@@ -94,42 +114,67 @@ func (l *loader) load(dir string, depth int) (*module, error) {
 	m := &module{
 		dir:     dir,
 		byAddr:  map[string]*resource{},
+		data:    map[string]*resource{},
 		locals:  map[string]*hclsyntax.Attribute{},
 		outputs: map[string]*hclsyntax.Attribute{},
 		calls:   map[string]*moduleCall{},
 	}
 	l.modules[dir] = m
 	var names []string
+	var overrides []string
 	for _, e := range entries {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), ".tf") {
-			names = append(names, e.Name())
+		name := e.Name()
+		if e.IsDir() || !(strings.HasSuffix(name, ".tf") || strings.HasSuffix(name, ".tf.json")) {
+			continue
+		}
+		if isOverride(name) {
+			overrides = append(overrides, name)
+		} else {
+			names = append(names, name)
 		}
 	}
 	sort.Strings(names)
-	if len(names) == 0 {
+	sort.Strings(overrides)
+	if len(names)+len(overrides) == 0 {
+		delete(l.modules, dir)
 		return nil, fmt.Errorf("%s: %w", l.displayName(dir), ErrNoConfig)
 	}
-	for _, name := range names {
+	// Override files are merged into the others after them, in name
+	// order, as Terraform does.
+	for i, name := range append(names, overrides...) {
 		p := path.Join(dir, name)
 		src, err := fs.ReadFile(l.fsys, p)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", l.displayName(p), err)
 		}
-		if err := l.parseFile(m, p, src); err != nil {
+		if strings.HasSuffix(name, ".json") {
+			if src, err = jsonToHCL(src); err != nil {
+				return nil, &ParseError{File: l.displayName(p), Line: 1, Column: 1, Message: err.Error()}
+			}
+		}
+		if err := l.parseFile(m, p, src, i >= len(names)); err != nil {
 			return nil, err
 		}
 	}
-	if depth >= maxModuleDepth {
-		return m, nil
-	}
 	for _, name := range m.callOrder {
 		c := m.calls[name]
-		if c.dir == "" {
+		switch {
+		case c.dir == "" && c.source == "":
+			c.notRead = "its source is not a literal string"
+			continue
+		case c.dir == "":
+			c.notRead = fmt.Sprintf("its source %q is not a local directory inside the linted one (registry, remote and git modules are not downloaded)", c.source)
+			continue
+		case depth >= maxModuleDepth:
+			c.notRead = fmt.Sprintf("it is nested more than %d modules deep", maxModuleDepth)
+			c.dir = ""
 			continue
 		}
 		if _, err := l.load(c.dir, depth+1); err != nil {
 			if errors.Is(err, ErrNoConfig) || errors.Is(err, fs.ErrNotExist) {
-				// A local module that is missing is not followed.
+				// A local module that is missing is not followed, and
+				// the finding says so.
+				c.notRead = fmt.Sprintf("its source %q has no .tf files here (run terraform get, or check the path)", c.source)
 				c.dir = ""
 				continue
 			}
@@ -139,7 +184,16 @@ func (l *loader) load(dir string, depth int) (*module, error) {
 	return m, nil
 }
 
-func (l *loader) parseFile(m *module, p string, src []byte) error {
+// isOverride reports whether a file name is an override file:
+// override.tf, *_override.tf and their .tf.json forms.
+func isOverride(name string) bool {
+	base := strings.TrimSuffix(strings.TrimSuffix(name, ".json"), ".tf")
+	return base == "override" || strings.HasSuffix(base, "_override")
+}
+
+// parseFile reads one file into m; an override file's blocks are merged
+// into those already read (see mergeBody).
+func (l *loader) parseFile(m *module, p string, src []byte, override bool) error {
 	display := l.displayName(p)
 	file, diags := hclsyntax.ParseConfig(src, display, hcl.Pos{Line: 1, Column: 1, Byte: 0})
 	if diags.HasErrors() {
@@ -156,10 +210,23 @@ func (l *loader) parseFile(m *module, p string, src []byte) error {
 				continue
 			}
 			r := &resource{typ: b.Labels[0], name: b.Labels[1], file: display, block: b, managed: b.Type == "resource"}
+			if override {
+				base := m.byAddr[r.addr()]
+				if !r.managed {
+					base = m.data[r.addr()]
+				}
+				if base != nil {
+					mergeBody(base.block.Body, b.Body)
+					base.lifecycle = parseLifecycle(base.block.Body)
+					continue
+				}
+			}
+			r.lifecycle = parseLifecycle(b.Body)
 			if r.managed {
-				r.lifecycle = parseLifecycle(b.Body)
 				m.resources = append(m.resources, r)
 				m.byAddr[r.addr()] = r
+			} else {
+				m.data[r.addr()] = r
 			}
 		case "locals":
 			for name, a := range b.Body.Attributes {
@@ -167,6 +234,7 @@ func (l *loader) parseFile(m *module, p string, src []byte) error {
 			}
 		case "output":
 			if len(b.Labels) == 1 {
+				// An override's value replaces the output's.
 				if a, ok := b.Body.Attributes["value"]; ok {
 					m.outputs[b.Labels[0]] = a
 				}
@@ -175,7 +243,11 @@ func (l *loader) parseFile(m *module, p string, src []byte) error {
 			if len(b.Labels) != 1 {
 				continue
 			}
-			c := &moduleCall{name: b.Labels[0], attrs: map[string]*hclsyntax.Attribute{}}
+			if base, ok := m.calls[b.Labels[0]]; ok && override {
+				mergeBody(base.block.Body, b.Body)
+				b = base.block
+			}
+			c := &moduleCall{name: b.Labels[0], attrs: map[string]*hclsyntax.Attribute{}, block: b, file: display}
 			for name, a := range b.Body.Attributes {
 				c.attrs[name] = a
 			}
@@ -238,6 +310,8 @@ type lifecycle struct {
 	// rendering for fix suggestions, in source order.
 	paths    []ignorePath
 	rendered []string
+	// triggers are the replace_triggered_by entries.
+	triggers []hcl.Expression
 }
 
 type ignorePath []any
@@ -251,6 +325,11 @@ func parseLifecycle(body *hclsyntax.Body) *lifecycle {
 			continue
 		}
 		lc.present = true
+		if a, ok := b.Body.Attributes["replace_triggered_by"]; ok {
+			if exprs, diags := hcl.ExprList(a.Expr); !diags.HasErrors() {
+				lc.triggers = append(lc.triggers, exprs...)
+			}
+		}
 		a, ok := b.Body.Attributes["ignore_changes"]
 		if !ok {
 			continue
@@ -290,4 +369,82 @@ func ignoreEntryPath(e hcl.Expression) (ignorePath, bool) {
 		}
 	}
 	return nil, false
+}
+
+// coversNames reports whether ignore_changes holds the argument named by
+// names (attribute and block names, indexes left out) or one above it.
+func (lc *lifecycle) coversNames(names []string) bool {
+	if lc.all {
+		return true
+	}
+	for _, ip := range lc.paths {
+		var steps []string
+		for _, s := range ip {
+			if n, ok := s.(string); ok {
+				steps = append(steps, n)
+			}
+		}
+		if len(steps) > len(names) {
+			continue
+		}
+		ok := true
+		for i := range steps {
+			if steps[i] != names[i] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// mergeBody merges an override block's body into base the way Terraform
+// merges override files: each argument replaces the base's; a nested
+// lifecycle block is merged argument by argument; any other nested block
+// type replaces all of the base's blocks of that type (dynamic ones
+// included).
+func mergeBody(base, over *hclsyntax.Body) {
+	for name, a := range over.Attributes {
+		base.Attributes[name] = a
+	}
+	replaced := map[string]bool{}
+	for _, b := range over.Blocks {
+		typ := b.Type
+		if typ == "dynamic" && len(b.Labels) == 1 {
+			typ = b.Labels[0]
+		}
+		if typ == "lifecycle" {
+			merged := false
+			for _, bb := range base.Blocks {
+				if bb.Type == "lifecycle" {
+					for name, a := range b.Body.Attributes {
+						bb.Body.Attributes[name] = a
+					}
+					merged = true
+				}
+			}
+			if !merged {
+				base.Blocks = append(base.Blocks, b)
+			}
+			continue
+		}
+		if !replaced[typ] {
+			replaced[typ] = true
+			kept := base.Blocks[:0:0]
+			for _, bb := range base.Blocks {
+				t := bb.Type
+				if t == "dynamic" && len(bb.Labels) == 1 {
+					t = bb.Labels[0]
+				}
+				if t != typ {
+					kept = append(kept, bb)
+				}
+			}
+			base.Blocks = kept
+		}
+		base.Blocks = append(base.Blocks, b)
+	}
 }

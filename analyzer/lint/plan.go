@@ -1,11 +1,16 @@
 package lint
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/claimdrift/claimdrift/analyzer"
 )
+
+// ErrPlanMismatch is returned by Confirm for a plan that replaces resources
+// of which the linted template declares none: a plan of another template.
+var ErrPlanMismatch = errors.New("the plan is not of this template")
 
 // Confirm checks the findings of res against the replacements of an
 // analyzed plan (ideally the plan of a claim). A finding about an attribute
@@ -13,9 +18,29 @@ import (
 // error; other attribute findings are marked PlanNotReplaced. Every
 // replacement, or replaced path, that no finding explains is added as a
 // plan_replacement_missed error, located at the resource block when one of
-// the linted modules declares it; replacements of coder_* resources are left
-// out, as in the static pass. The findings are sorted again.
-func Confirm(res *Result, rep *analyzer.Report) {
+// the linted modules declares it. The findings are sorted again. A plan
+// that replaces resources none of which the template declares is refused
+// with an error wrapping ErrPlanMismatch, and res is left as it was.
+func Confirm(res *Result, rep *analyzer.Report) error {
+	// Coder's own resources (coder_agent.main) are in nearly every
+	// template: only the others tell templates apart.
+	known, other, first := false, 0, ""
+	for _, rp := range rep.Replacements {
+		if strings.HasPrefix(rp.Type, "coder_") {
+			continue
+		}
+		other++
+		if first == "" {
+			first = rp.Resource
+		}
+		if _, ok := res.declared[stripInstanceKeys(rp.Module)+"|"+rp.Type+"."+rp.Name]; ok {
+			known = true
+			break
+		}
+	}
+	if other > 0 && !known {
+		return fmt.Errorf("%w: it replaces %s, and the template declares none of the resources it replaces (other than coder_* ones)", ErrPlanMismatch, first)
+	}
 	type match struct {
 		f     *Finding
 		found bool
@@ -23,7 +48,7 @@ func Confirm(res *Result, rep *analyzer.Report) {
 	attrFindings := map[string][]int{} // MODULE|TYPE.NAME → indexes
 	for i := range res.Findings {
 		f := &res.Findings[i]
-		if f.resType == "" || f.Rule == RuleIgnoreChangesAll || f.Rule == RulePlanMissed {
+		if f.resType == "" || f.Rule == RuleIgnoreChangesAll || f.Rule == RulePlanMissed || f.Rule == RuleModuleNotRead {
 			continue
 		}
 		f.Plan = PlanNotReplaced
@@ -34,11 +59,21 @@ func Confirm(res *Result, rep *analyzer.Report) {
 	}
 	var missed []Finding
 	for _, rp := range rep.Replacements {
-		if strings.HasPrefix(rp.Type, "coder_") {
-			// Like the static pass, leave Coder's own resources alone.
-			continue
-		}
 		key := stripInstanceKeys(rp.Module) + "|" + rp.Type + "." + rp.Name
+		if len(rp.Paths) == 0 {
+			// No paths (replace_triggered_by, a new instance key): a
+			// finding about the whole resource explains it.
+			explained := false
+			for _, i := range attrFindings[key] {
+				f := &res.Findings[i]
+				if f.Attribute == "" || f.Rule == RuleInstanceKeys {
+					f.Plan, f.Severity, explained = PlanConfirmed, SeverityError, true
+				}
+			}
+			if explained {
+				continue
+			}
+		}
 		var unexplained []string
 		for _, p := range rp.Paths {
 			explained := false
@@ -64,6 +99,7 @@ func Confirm(res *Result, rep *analyzer.Report) {
 	}
 	res.Findings = append(res.Findings, missed...)
 	res.sort()
+	return nil
 }
 
 func missedFinding(res *Result, rp analyzer.Replacement, key string, paths []string) Finding {
@@ -77,6 +113,7 @@ func missedFinding(res *Result, rp analyzer.Replacement, key string, paths []str
 	if d, ok := res.declared[key]; ok {
 		f.File, f.Line, f.Column = d.file, d.line, d.column
 	}
+	res.locate(&f)
 	reason := rp.Reason
 	if reason == "" {
 		reason = "no reason given"

@@ -2,6 +2,7 @@ package lint
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,7 +34,9 @@ func lintWithPlan(t *testing.T, name string) *Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	Confirm(res, rep)
+	if err := Confirm(res, rep); err != nil {
+		t.Fatal(err)
+	}
 	return res
 }
 
@@ -49,7 +52,7 @@ func TestConfirmWithPlan(t *testing.T) {
 				golden(t, "plan-"+name+"."+goldenExt[format], buf.Bytes())
 			}
 			for _, f := range res.Findings {
-				if f.Rule == RuleIgnoreChangesAll {
+				if f.Rule == RuleIgnoreChangesAll || f.Rule == RuleModuleNotRead {
 					continue
 				}
 				if f.Plan == "" {
@@ -61,6 +64,79 @@ func TestConfirmWithPlan(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOracleProviderPlans checks the static pass against real claim plans:
+// every resource a claim plan replaces (made by a real terraform with the
+// project's test provider, scripts/fixtures-providers.sh) has an error
+// finding before any plan is given, and every replaced path is covered by a
+// finding on that resource.
+func TestOracleProviderPlans(t *testing.T) {
+	for _, name := range []string{"docker", "docker-fixed", "kubernetes", "kubernetes-fixed"} {
+		t.Run(name, func(t *testing.T) {
+			res, err := Lint(os.DirFS(filepath.Join(providerFixtures, name)), Options{PathPrefix: "fixtures/providers/" + name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep := analyzeProviderPlan(t, name)
+			if len(rep.Replacements) == 0 {
+				t.Fatal("the plan replaces nothing: the oracle would check nothing")
+			}
+			for _, rp := range rep.Replacements {
+				key := stripInstanceKeys(rp.Module) + "|" + rp.Type + "." + rp.Name
+				hasError := false
+				for _, f := range res.Findings {
+					var mods []string
+					for _, m := range f.Modules {
+						mods = append(mods, m+"|"+f.resType+"."+f.resName)
+					}
+					if !contains(mods, key) {
+						continue
+					}
+					if f.Severity == SeverityError {
+						hasError = true
+					}
+				}
+				if !hasError {
+					t.Errorf("the claim plan replaces %s (paths %v) and lint has no error for it", rp.Resource, rp.Paths)
+				}
+				for _, p := range rp.Paths {
+					covered := false
+					for _, f := range res.Findings {
+						if f.resType == rp.Type && f.resName == rp.Name && pathsOverlap(p, f.Attribute) {
+							covered = true
+						}
+					}
+					if !covered {
+						t.Errorf("the claim plan replaces %s because of %s and no finding covers it", rp.Resource, p)
+					}
+				}
+			}
+		})
+	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func analyzeProviderPlan(t *testing.T, name string) *analyzer.Report {
+	t.Helper()
+	f, err := os.Open(filepath.Join(providerPlans, name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rep, err := analyzer.Analyze(f, analyzer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
 }
 
 func TestConfirmDocker(t *testing.T) {
@@ -102,7 +178,9 @@ module "m" {
 		{Resource: `module.m["x"].random_pet.p`, Module: `module.m["x"]`, Type: "random_pet", Name: "p", Paths: []string{"prefix"}},
 		{Resource: "terraform_data.t", Type: "terraform_data", Name: "t", Reason: "replace_because_tainted", Paths: []string{}},
 	}}
-	Confirm(res, rep)
+	if err := Confirm(res, rep); err != nil {
+		t.Fatal(err)
+	}
 	var got []string
 	for _, f := range res.Findings {
 		got = append(got, strings.Join([]string{f.Rule, f.Severity.String(), f.Resource, f.Attribute, f.Plan}, " "))
@@ -150,5 +228,22 @@ func TestPathsOverlap(t *testing.T) {
 		if got := pathsOverlap(c.a, c.b); got != c.want {
 			t.Errorf("pathsOverlap(%q, %q) = %v, want %v", c.a, c.b, got, c.want)
 		}
+	}
+}
+
+// TestConfirmOtherTemplate: a plan of another template is an error, not
+// "not_replaced" for every finding.
+func TestConfirmOtherTemplate(t *testing.T) {
+	res, err := lintFixture(t, "docker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := analyzeProviderPlan(t, "kubernetes")
+	n := len(res.Findings)
+	if err := Confirm(res, rep); !errors.Is(err, ErrPlanMismatch) {
+		t.Fatalf("Confirm with the kubernetes plan = %v, want ErrPlanMismatch", err)
+	}
+	if len(res.Findings) != n || res.Findings[0].Plan != "" {
+		t.Error("a refused plan changed the findings")
 	}
 }

@@ -1,9 +1,7 @@
 package lint
 
 import (
-	"fmt"
 	"math/big"
-	"path"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -19,64 +17,6 @@ import (
 // start_count, access_url…).
 // It is the analyzer's list, so that lint and the plan analysis agree.
 var DefaultClaimRefs = analyzer.DefaultClaimRefs
-
-// claimMatcher decides whether a reference is claim-sensitive.
-type claimMatcher struct {
-	patterns [][]string
-}
-
-func newClaimMatcher(extra []string) (*claimMatcher, error) {
-	m := &claimMatcher{}
-	for _, p := range append(append([]string{}, DefaultClaimRefs...), extra...) {
-		p = strings.TrimSpace(p)
-		if p == "" {
-			continue
-		}
-		segs := strings.Split(p, ".")
-		for _, s := range segs {
-			if s == "" {
-				return nil, fmt.Errorf("claim reference pattern %q: empty step", p)
-			}
-			if _, err := path.Match(s, ""); err != nil {
-				return nil, fmt.Errorf("claim reference pattern %q: %w", p, err)
-			}
-		}
-		m.patterns = append(m.patterns, segs)
-	}
-	return m, nil
-}
-
-// match reports whether the reference with the given name steps matches a
-// pattern. A reference longer than a pattern matches when its first steps
-// do (var.owner matches var.owner.name); a shorter one of at least three
-// steps matches when it names an object holding a matching attribute
-// (data.coder_workspace.me used whole). Patterns for var, local and module
-// references only apply in the root module.
-func (m *claimMatcher) match(steps []string, root bool) bool {
-	for _, p := range m.patterns {
-		if !root && (p[0] == "var" || p[0] == "local" || p[0] == "module") {
-			continue
-		}
-		n := len(p)
-		if len(steps) < n {
-			if len(steps) < 3 {
-				continue
-			}
-			n = len(steps)
-		}
-		ok := true
-		for i := 0; i < n; i++ {
-			if matched, _ := path.Match(p[i], steps[i]); !matched {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return true
-		}
-	}
-	return false
-}
 
 // nameSteps returns the attribute names of a traversal, dropping index and
 // splat steps.

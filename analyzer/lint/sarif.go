@@ -3,6 +3,7 @@ package lint
 import (
 	"encoding/json"
 	"io"
+	"net/url"
 	"strings"
 )
 
@@ -20,9 +21,14 @@ type sarifLog struct {
 }
 
 type sarifRun struct {
-	Tool       sarifTool     `json:"tool"`
-	ColumnKind string        `json:"columnKind"`
-	Results    []sarifResult `json:"results"`
+	Tool               sarifTool                   `json:"tool"`
+	OriginalURIBaseIDs map[string]sarifArtifactLoc `json:"originalUriBaseIds,omitempty"`
+	ColumnKind         string                      `json:"columnKind"`
+	Results            []sarifResult               `json:"results"`
+}
+
+type sarifArtifactLoc struct {
+	URI string `json:"uri"`
 }
 
 type sarifTool struct {
@@ -74,8 +80,12 @@ type sarifPhysical struct {
 }
 
 type sarifArtifact struct {
-	URI string `json:"uri"`
+	URI       string `json:"uri"`
+	URIBaseID string `json:"uriBaseId,omitempty"`
 }
+
+// srcRoot is the uriBaseId of every file location: the linted directory.
+const srcRoot = "%SRCROOT%"
 
 type sarifRegion struct {
 	StartLine   int `json:"startLine"`
@@ -97,23 +107,17 @@ func sarifLevel(s Severity) string {
 	return "note"
 }
 
-// WriteSARIF writes a SARIF 2.1.0 log with one run, every rule's metadata in
-// tool.driver.rules, and one result per finding located by file, line and
-// column.
+// WriteSARIF writes a SARIF 2.1.0 log with one run per linted directory
+// (one for a single directory), every rule's metadata in tool.driver.rules,
+// and one result per finding, located by a URI relative to the linted
+// directory (uriBaseId %SRCROOT%, resolved by the run's originalUriBaseIds
+// when the directory's absolute path is known), line and column.
 func WriteSARIF(w io.Writer, res *Result, opts WriteOptions) error {
-	run := sarifRun{
-		Tool: sarifTool{Driver: sarifDriver{
-			Name:           "claimdrift",
-			Version:        opts.ToolVersion,
-			InformationURI: toolURI,
-		}},
-		ColumnKind: "unicodeCodePoints",
-		Results:    []sarifResult{},
-	}
+	var rules []sarifRule
 	index := map[string]int{}
 	for i, r := range Rules {
 		index[r.ID] = i
-		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, sarifRule{
+		rules = append(rules, sarifRule{
 			ID:                   r.ID,
 			Name:                 r.Name,
 			ShortDescription:     sarifText{Text: r.Short},
@@ -122,47 +126,102 @@ func WriteSARIF(w io.Writer, res *Result, opts WriteOptions) error {
 			DefaultConfiguration: sarifRuleConfig{Level: sarifLevel(r.Default)},
 		})
 	}
-	for _, f := range res.Findings {
-		msg := f.Message
-		if f.Fix != "" {
-			msg += ". Fix: " + f.Fix
+	roots := res.roots
+	if len(roots) == 0 {
+		roots = []string{""}
+	}
+	known := map[string]bool{}
+	for _, r := range roots {
+		known[r] = true
+	}
+	var runs []sarifRun
+	seen := map[string]bool{}
+	for _, root := range roots {
+		if seen[root] {
+			continue
 		}
-		sr := sarifResult{
-			RuleID:    f.Rule,
-			RuleIndex: index[f.Rule],
-			Level:     sarifLevel(f.Severity),
-			Message:   sarifText{Text: msg},
-			Properties: map[string]any{
-				"resource": f.Resource,
-			},
+		seen[root] = true
+		run := sarifRun{
+			Tool: sarifTool{Driver: sarifDriver{
+				Name:           "claimdrift",
+				Version:        opts.ToolVersion,
+				InformationURI: toolURI,
+				Rules:          rules,
+			}},
+			ColumnKind: "unicodeCodePoints",
+			Results:    []sarifResult{},
 		}
-		if f.Attribute != "" {
-			sr.Properties["attribute"] = f.Attribute
+		if root != "" {
+			run.OriginalURIBaseIDs = map[string]sarifArtifactLoc{srcRoot: {URI: dirURI(root)}}
 		}
-		if f.Fix != "" {
-			sr.Properties["fix"] = f.Fix
+		for _, f := range res.Findings {
+			// A finding of no listed root goes into the first run.
+			if f.root != root && (known[f.root] || root != roots[0]) {
+				continue
+			}
+			run.Results = append(run.Results, sarifResultOf(f, index))
 		}
-		if len(f.References) > 0 {
-			sr.Properties["references"] = f.References
-		}
-		if f.Plan != "" {
-			sr.Properties["plan"] = f.Plan
-		}
-		if f.File != "" {
-			sr.Locations = []sarifLocation{{
-				PhysicalLocation: sarifPhysical{
-					ArtifactLocation: sarifArtifact{URI: sarifURI(f.File)},
-					Region:           sarifRegion{StartLine: f.Line, StartColumn: f.Column},
-				},
-				LogicalLocations: []sarifLogical{{FullyQualifiedName: f.Resource, Kind: "resource"}},
-			}}
-		}
-		run.Results = append(run.Results, sr)
+		runs = append(runs, run)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(sarifLog{Schema: sarifSchema, Version: sarifVersion, Runs: []sarifRun{run}})
+	return enc.Encode(sarifLog{Schema: sarifSchema, Version: sarifVersion, Runs: runs})
+}
+
+func sarifResultOf(f Finding, index map[string]int) sarifResult {
+	msg := f.Message
+	if f.Fix != "" {
+		msg += ". Fix: " + f.Fix
+	}
+	sr := sarifResult{
+		RuleID:    f.Rule,
+		RuleIndex: index[f.Rule],
+		Level:     sarifLevel(f.Severity),
+		Message:   sarifText{Text: msg},
+		Properties: map[string]any{
+			"resource": f.Resource,
+		},
+	}
+	if f.Attribute != "" {
+		sr.Properties["attribute"] = f.Attribute
+	}
+	if f.Fix != "" {
+		sr.Properties["fix"] = f.Fix
+	}
+	if len(f.References) > 0 {
+		sr.Properties["references"] = f.References
+	}
+	if f.Plan != "" {
+		sr.Properties["plan"] = f.Plan
+	}
+	if f.File != "" {
+		rel := f.rel
+		if rel == "" {
+			rel = f.File
+		}
+		sr.Locations = []sarifLocation{{
+			PhysicalLocation: sarifPhysical{
+				ArtifactLocation: sarifArtifact{URI: sarifURI(strings.TrimPrefix(rel, "/")), URIBaseID: srcRoot},
+				Region:           sarifRegion{StartLine: f.Line, StartColumn: f.Column},
+			},
+			LogicalLocations: []sarifLogical{{FullyQualifiedName: f.Resource, Kind: "resource"}},
+		}}
+	}
+	return sr
+}
+
+// dirURI is the file URI of an absolute directory, ending in a slash as
+// SARIF requires of a base URI.
+func dirURI(dir string) string {
+	p := strings.ReplaceAll(dir, "\\", "/")
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // a Windows drive path
+	}
+	if !strings.HasSuffix(p, "/") {
+		p += "/"
+	}
+	return (&url.URL{Scheme: "file", Path: p}).String()
 }
 
 // sarifURI turns a slash-separated file path into a relative URI reference.

@@ -3,6 +3,7 @@ package lint
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -140,5 +141,82 @@ func TestSARIFMultitoolCatchesErrors(t *testing.T) {
 	}
 	if problems := validateSARIF(t, p); len(problems) == 0 {
 		t.Fatal("the SARIF Multitool reported no error for a document that breaks the schema")
+	}
+}
+
+// TestSARIFRelativeLocations lints with an absolute directory (as
+// `claimdrift lint /abs/dir --format sarif` does) and checks that file
+// locations are URIs relative to the linted directory with uriBaseId
+// %SRCROOT%, resolved by originalUriBaseIds, never bare absolute paths; two
+// directories make two runs. The Multitool validates both logs.
+func TestSARIFRelativeLocations(t *testing.T) {
+	var results []*Result
+	var roots []string
+	for _, name := range []string{"docker", "module"} {
+		abs, err := filepath.Abs(filepath.Join(fixturesDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Lint(os.DirFS(abs), Options{PathPrefix: filepath.ToSlash(abs), Root: abs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		results = append(results, res)
+		roots = append(roots, abs)
+	}
+	dir := t.TempDir()
+	for i, res := range []*Result{results[0], Merge(results...)} {
+		var buf bytes.Buffer
+		if err := WriteSARIF(&buf, res, WriteOptions{ToolVersion: "1.2.3"}); err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Runs []struct {
+				OriginalURIBaseIDs map[string]struct {
+					URI string `json:"uri"`
+				} `json:"originalUriBaseIds"`
+				Results []struct {
+					Locations []struct {
+						PhysicalLocation struct {
+							ArtifactLocation struct {
+								URI       string `json:"uri"`
+								URIBaseID string `json:"uriBaseId"`
+							} `json:"artifactLocation"`
+						} `json:"physicalLocation"`
+					} `json:"locations"`
+				} `json:"results"`
+			} `json:"runs"`
+		}
+		if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if want := i + 1; len(doc.Runs) != want {
+			t.Fatalf("log %d: %d runs, want %d", i, len(doc.Runs), want)
+		}
+		n := 0
+		for r, run := range doc.Runs {
+			if got, want := run.OriginalURIBaseIDs["%SRCROOT%"].URI, "file://"+filepath.ToSlash(roots[r])+"/"; got != want {
+				t.Errorf("run %d: %%SRCROOT%% = %q, want %q", r, got, want)
+			}
+			for _, res := range run.Results {
+				for _, loc := range res.Locations {
+					a := loc.PhysicalLocation.ArtifactLocation
+					n++
+					if a.URIBaseID != "%SRCROOT%" || strings.HasPrefix(a.URI, "/") || strings.Contains(a.URI, ":") || strings.Contains(a.URI, "fixtures") {
+						t.Errorf("run %d: location %+v is not relative to the linted directory", r, a)
+					}
+				}
+			}
+		}
+		if n == 0 {
+			t.Fatal("no locations to check")
+		}
+		p := filepath.Join(dir, fmt.Sprintf("abs-%d.sarif", i))
+		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if problems := validateSARIF(t, p); len(problems) > 0 {
+			t.Errorf("SARIF Multitool reports:\n%s", strings.Join(problems, "\n"))
+		}
 	}
 }

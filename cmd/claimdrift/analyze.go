@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -82,6 +83,12 @@ Sensitive values are never printed. Exit code 2 when anything is replaced,
 func runAnalyze(ctx context.Context, o *analyzeOptions, streams ioStreams, color bool) error {
 	if !slices.Contains(render.Formats, o.format) {
 		return usageError{fmt.Errorf("--format %q: want one of %s", o.format, strings.Join(render.Formats, ", "))}
+	}
+	if _, err := analyzer.NewClaimMatcher(o.claimRefs); err != nil {
+		return usageError{err}
+	}
+	if hint := configHint(o.plan); hint != "" {
+		return errors.New(hint)
 	}
 	if o.plan == "-" {
 		if f, ok := streams.In.(*os.File); ok && isTerminal(f) {
@@ -161,4 +168,21 @@ func appendFile(name string, fn func(w io.Writer) error) error {
 		return err
 	}
 	return f.Close()
+}
+
+// configHint explains, for a path that names Terraform configuration (a .tf
+// or .tf.json file, or a directory) rather than a plan, which command reads
+// it; "" for anything else.
+func configHint(path string) string {
+	if path == "-" {
+		return ""
+	}
+	const use = "claimdrift lint %s checks a template's .tf files without running terraform; analyze reads a plan (terraform plan -out plan.tfplan, then claimdrift analyze plan.tfplan)"
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Sprintf("read plan %s: is a directory: "+use, path, path)
+	}
+	if strings.HasSuffix(path, ".tf") || strings.HasSuffix(path, ".tf.json") {
+		return fmt.Sprintf("%s is Terraform configuration, not a plan: "+use, path, filepath.Dir(path))
+	}
+	return ""
 }

@@ -22,7 +22,7 @@ func addLintCommands(root *cobra.Command, io ioStreams, g *globalOptions) {
 
 // lintOptions are the flags of `claimdrift lint`.
 type lintOptions struct {
-	dir       string
+	dirs      []string
 	format    string
 	failOn    string
 	claimRefs []string
@@ -33,26 +33,35 @@ type lintOptions struct {
 func newLintCmd(io ioStreams, g *globalOptions) *cobra.Command {
 	o := &lintOptions{}
 	cmd := &cobra.Command{
-		Use:   "lint [DIR]",
+		Use:   "lint [DIR...]",
 		Short: "Find template resources that claiming a prebuilt workspace would replace, without running terraform",
-		Long: `Read the .tf files of a workspace template (DIR, default the current
+		Long: `Read the .tf files of workspace templates (each DIR, default the current
 directory, and the local modules it calls) and report every managed resource
 attribute that depends on a claim-sensitive value and that no
-lifecycle.ignore_changes covers.
+lifecycle.ignore_changes covers. Values are followed through locals,
+variables, module inputs and outputs, data sources, other resources'
+arguments, the computed values of resources a claim replaces (the
+coder_agent token and init script), count/for_each and dynamic blocks.
+Modules that are not local are reported as not read. For an exact answer,
+run claimdrift simulate (terraform plans a real claim).
 
 Claim-sensitive by default: every attribute of data.coder_workspace_owner,
-and name, owner*, is_prebuild and is_prebuild_claim of data.coder_workspace.
+name, owner*, is_prebuild and is_prebuild_claim of data.coder_workspace,
+and data.coder_external_auth.*.access_token.
 Add more with --claim-ref (dot-separated glob steps, e.g. var.owner; var,
 local and module patterns apply in the root module).
 
 Severity: error when claimdrift's table knows the attribute forces
 replacement, warning when it does not know, info when the provider updates
-the attribute in place. ignore_changes = all is a warning (too broad).
+the attribute in place. ignore_changes = all is a warning (too broad), info
+on a resource that holds data (volumes, disks). A module lint cannot read
+(registry, git, missing) is a warning; count/for_each that follow a
+claim-sensitive value, and more than one default preset, are errors.
 
-With --plan, the findings are checked against a plan's real replacements
-(the plan of a claim: JSON, 'terraform plan -json' stream, or a binary plan
-file shown with terraform in DIR), and replacements the static pass missed
-are reported.
+With --plan (one DIR only), the findings are checked against a plan's real
+replacements (the plan of a claim: JSON, 'terraform plan -json' stream, or a
+binary plan file shown with terraform in DIR), and replacements the static
+pass missed are reported; a plan of another template is an error.
 
 Exit code 2 when a finding is at or above --fail-on, 0 when none is, 1 on
 any error (a file that does not parse is reported as file:line: message).`,
@@ -60,11 +69,11 @@ any error (a file that does not parse is reported as file:line: message).`,
   claimdrift lint --format sarif > lint.sarif
   claimdrift lint --format github --fail-on warning
   claimdrift lint --claim-ref var.owner --plan claim.json`,
-		Args: cobra.MaximumNArgs(1),
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.dir = "."
-			if len(args) == 1 {
-				o.dir = args[0]
+			o.dirs = args
+			if len(o.dirs) == 0 {
+				o.dirs = []string{"."}
 			}
 			return runLint(cmd.Context(), o, io, g.useColor(io))
 		},
@@ -90,26 +99,18 @@ func runLint(ctx context.Context, o *lintOptions, io ioStreams, color bool) erro
 	if err != nil {
 		return usageError{fmt.Errorf("--fail-on: %w", err)}
 	}
-	if fi, err := os.Stat(o.dir); err != nil {
-		return err
-	} else if !fi.IsDir() {
-		return usageError{fmt.Errorf("lint %s: not a directory", o.dir)}
+	if o.plan != "" && len(o.dirs) > 1 {
+		return usageError{fmt.Errorf("--plan is the plan of one template: give one directory, not %d", len(o.dirs))}
 	}
-	prefix := filepath.ToSlash(filepath.Clean(o.dir))
-	if prefix == "." {
-		prefix = ""
-	}
-	res, err := lint.Lint(os.DirFS(o.dir), lint.Options{ClaimRefs: o.claimRefs, PathPrefix: prefix})
-	if err != nil {
-		return err
-	}
-	if o.plan != "" {
-		rep, err := loadReport(ctx, o.plan, io.In, planSource{terraform: o.terraform, chdir: o.dir}, analyzer.Options{})
+	var results []*lint.Result
+	for _, dir := range o.dirs {
+		res, err := lintDir(ctx, o, dir, io)
 		if err != nil {
 			return err
 		}
-		lint.Confirm(res, rep)
+		results = append(results, res)
 	}
+	res := lint.Merge(results...)
 	if err := lint.Write(io.Out, o.format, res, lint.WriteOptions{Color: color, ToolVersion: buildVersion()}); err != nil {
 		return fmt.Errorf("write findings: %w", err)
 	}
@@ -117,4 +118,36 @@ func runLint(ctx context.Context, o *lintOptions, io ioStreams, color bool) erro
 		return errFindings
 	}
 	return nil
+}
+
+// lintDir lints one template directory and, with --plan, confirms its
+// findings against the plan.
+func lintDir(ctx context.Context, o *lintOptions, dir string, io ioStreams) (*lint.Result, error) {
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, err
+	} else if !fi.IsDir() {
+		return nil, usageError{fmt.Errorf("lint %s: not a directory", dir)}
+	}
+	prefix := filepath.ToSlash(filepath.Clean(dir))
+	if prefix == "." {
+		prefix = ""
+	}
+	root, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	res, err := lint.Lint(os.DirFS(dir), lint.Options{ClaimRefs: o.claimRefs, PathPrefix: prefix, Root: root})
+	if err != nil {
+		return nil, err
+	}
+	if o.plan != "" {
+		rep, err := loadReport(ctx, o.plan, io.In, planSource{terraform: o.terraform, chdir: dir}, analyzer.Options{ClaimRefs: o.claimRefs})
+		if err != nil {
+			return nil, err
+		}
+		if err := lint.Confirm(res, rep); err != nil {
+			return nil, fmt.Errorf("lint --plan %s: %w", o.plan, err)
+		}
+	}
+	return res, nil
 }

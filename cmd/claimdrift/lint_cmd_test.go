@@ -41,7 +41,7 @@ func TestLintCLIGolden(t *testing.T) {
 		{"ignore_changes = all warns only", []string{"lint", "fixtures/lint/ignore-all"}, 0, "ignore-all.txt"},
 		{"fail-on warning", []string{"lint", "--fail-on", "warning", "-f", "github", "fixtures/lint/ignore-all"}, 2, "ignore-all.github.txt"},
 		{"plan confirms", []string{"lint", "-f", "json", "--plan", "testdata/plans/providers/docker.json", "fixtures/providers/docker"}, 2, "plan-docker.json"},
-		{"plan of the fixed template", []string{"lint", "--plan", "testdata/plans/providers/docker-fixed.json", "fixtures/providers/docker-fixed"}, 0, "plan-docker-fixed.txt"},
+		{"plan of the fixed template", []string{"lint", "--plan", "testdata/plans/providers/docker-fixed.json", "fixtures/providers/docker-fixed"}, 2, "plan-docker-fixed.txt"},
 		{"plan through a module", []string{"lint", "--plan", "testdata/plans/providers/kubernetes.json", "fixtures/providers/kubernetes"}, 2, "plan-kubernetes.txt"},
 	}
 	for _, tt := range tests {
@@ -58,6 +58,17 @@ func TestLintCLIGolden(t *testing.T) {
 			if strings.HasSuffix(tt.golden, ".sarif") {
 				// The package's goldens record a fixed tool version.
 				got = strings.Replace(got, `"version": "`+buildVersion()+`"`, `"version": "0.0.0-test"`, 1)
+				// The CLI records the linted directory's absolute path
+				// as %SRCROOT%; the package goldens have none.
+				abs, err := filepath.Abs(tt.args[len(tt.args)-1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				base := "      \"originalUriBaseIds\": {\n        \"%SRCROOT%\": {\n          \"uri\": \"file://" + abs + "/\"\n        }\n      },\n"
+				if !strings.Contains(got, base) {
+					t.Errorf("no %%SRCROOT%% base for %s in:\n%s", abs, got)
+				}
+				got = strings.Replace(got, base, "", 1)
 			}
 			if got != want {
 				t.Errorf("stdout differs from %s:\n--- got\n%s\n--- want\n%s", tt.golden, got, want)
@@ -84,7 +95,13 @@ func TestLintCLIExitCodes(t *testing.T) {
 		{"no .tf files", []string{"lint", "fixtures/lint/module/modules"}, 1, nil, "claimdrift: fixtures/lint/module/modules: no .tf files"},
 		{"bad format", []string{"lint", "-f", "xml", "fixtures/lint/docker"}, 1, nil, `claimdrift: --format "xml": want one of text, json, sarif, github`},
 		{"bad fail-on", []string{"lint", "--fail-on", "fatal", "fixtures/lint/docker"}, 1, nil, `claimdrift: --fail-on: unknown severity "fatal"`},
-		{"bad claim ref", []string{"lint", "--claim-ref", "var.[", "fixtures/lint/docker"}, 1, nil, `claimdrift: claim reference pattern "var.["`},
+		{"bad claim ref", []string{"lint", "--claim-ref", "var..x", "fixtures/lint/docker"}, 1, nil, `claimdrift: invalid claim reference pattern "var..x": empty step`},
+		{"analyze main.tf says to use lint", []string{"analyze", "fixtures/lint/docker/main.tf"}, 1, nil, "claimdrift: fixtures/lint/docker/main.tf is Terraform configuration, not a plan: claimdrift lint fixtures/lint/docker checks"},
+		{"analyze DIR says to use lint", []string{"analyze", "fixtures/lint/docker"}, 1, nil, "claimdrift: read plan fixtures/lint/docker: is a directory: claimdrift lint fixtures/lint/docker checks"},
+		{"plan of another template", []string{"lint", "--plan", "testdata/plans/providers/kubernetes.json", "fixtures/providers/docker"}, 1, nil, "claimdrift: lint --plan testdata/plans/providers/kubernetes.json: the plan is not of this template: it replaces "},
+		{"--plan with two directories", []string{"lint", "--plan", "testdata/plans/providers/docker.json", "fixtures/lint/docker", "fixtures/lint/module"}, 1, nil, "claimdrift: --plan is the plan of one template"},
+		{"several directories", []string{"lint", "-f", "json", "fixtures/lint/docker", "fixtures/lint/module"}, 2, []string{`"file": "fixtures/lint/docker/main.tf"`, `"file": "fixtures/lint/module/modules/workspace/main.tf"`}, ""},
+		{"analyze: bad claim ref", []string{"analyze", "--claim-ref", "var..x", "testdata/plans/claim.json"}, 1, nil, `claimdrift: invalid claim reference pattern "var..x": empty step`},
 		{"missing plan", []string{"lint", "--plan", "testdata/plans/nope.json", "fixtures/lint/docker"}, 1, nil, "claimdrift: "},
 	}
 	for _, tt := range tests {
@@ -188,10 +205,14 @@ func TestLintCLIDefaultDirAndStdinPlan(t *testing.T) {
 	}
 	for _, w := range []string{
 		"::error file=main.tf,line=105,col=3,title=claim_forces_replacement%3A docker_container.workspace::",
-		"title=plan_replacement_missed%3A docker_container.workspace[0]::the plan replaces docker_container.workspace[0]",
+		// The agent chain explains the new command (the agent's init script).
+		"::error file=main.tf,line=108,col=27,title=claim_forces_replacement%3A docker_container.workspace::`command[2]` depends on",
 	} {
 		if !strings.Contains(r.stdout, w) {
 			t.Errorf("stdout lacks %q:\n%s", w, r.stdout)
 		}
+	}
+	if strings.Contains(r.stdout, "plan_replacement_missed") {
+		t.Errorf("a replacement of the claim plan was missed:\n%s", r.stdout)
 	}
 }

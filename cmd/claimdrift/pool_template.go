@@ -58,6 +58,9 @@ func runTemplateImport(ctx context.Context, o *templateImportOptions, io ioStrea
 	if err != nil {
 		return err
 	}
+	if err := analyzer.CheckPresets(rep.Presets); err != nil {
+		return fmt.Errorf("template import %s: %w", o.plan, err)
+	}
 	specs, err := presetSpecs(rep.Presets)
 	if err != nil {
 		return err
