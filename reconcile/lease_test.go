@@ -145,8 +145,8 @@ func markerExec(t *testing.T, dir string) *reconcile.ExecExecutor {
 		t.Fatal(err)
 	}
 	return reconcile.NewExecExecutor(reconcile.ExecOptions{
-		CreateCmd: `touch "$D/m/$CLAIMDRIFT_WORKSPACE_ID"; echo "create $CLAIMDRIFT_WORKSPACE_ID" >>"$D/jobs"; if [ -e "$D/slow" ]; then sleep 60 & echo $! >"$D/child-$CLAIMDRIFT_WORKSPACE_ID"; wait; fi`,
-		DeleteCmd: `rm -f "$D/m/$CLAIMDRIFT_WORKSPACE_ID"; echo "delete $CLAIMDRIFT_WORKSPACE_ID" >>"$D/jobs"`,
+		CreateCmd: `touch "$D/m/$CLAIMDRIFT_WORKSPACE_ID"; echo "create $CLAIMDRIFT_WORKSPACE_ID $CLAIMDRIFT_WORKSPACE_NAME" >>"$D/jobs"; if [ -e "$D/slow" ]; then sleep 60 & echo $! >"$D/child-$CLAIMDRIFT_WORKSPACE_ID"; wait; fi`,
+		DeleteCmd: `rm -f "$D/m/$CLAIMDRIFT_WORKSPACE_ID"; echo "delete $CLAIMDRIFT_WORKSPACE_ID $CLAIMDRIFT_WORKSPACE_NAME" >>"$D/jobs"`,
 		Env:       append(os.Environ(), "D="+dir),
 	})
 }
@@ -232,6 +232,20 @@ func TestPoolTakeover(t *testing.T) {
 			now := markers(t, dir)
 			if len(old) != 1 || len(now) != 1 || now[0] == old[0] {
 				t.Fatalf("markers before %v after %v: the old workspace must be deleted, a new one made", old, now)
+			}
+			jobs, _ := os.ReadFile(filepath.Join(dir, "jobs"))
+			var created, deleted string
+			for _, l := range strings.Split(string(jobs), "\n") {
+				if f := strings.Fields(l); len(f) == 3 && f[1] == old[0] {
+					if f[0] == "create" {
+						created = f[2]
+					} else {
+						deleted = f[2]
+					}
+				}
+			}
+			if created == "" || created != deleted || !strings.HasPrefix(created, "prebuild-dev-small-") {
+				t.Fatalf("the workspace was created as %q and deleted as %q: one name, the stored one\n%s", created, deleted, jobs)
 			}
 			st := e.state1(next)
 			if st.Eligible != 1 || st.InProgress != 0 || st.Failed != 0 || st.Status != reconcile.StatusHealthy {

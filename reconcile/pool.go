@@ -324,10 +324,12 @@ func (p *Pool) prebuildJob(index map[uuid.UUID]*PresetSnapshot, prebuilds map[uu
 			job.Version = ps.ActiveVersion.Name
 		}
 	}
-	job.Kind = JobCreate
+	job.Kind, job.WorkspaceName = JobCreate, b.WorkspaceName
 	if b.Transition == TransitionDelete {
 		job.Kind = JobDelete
-		job.WorkspaceName = prebuilds[b.WorkspaceID].Name
+		if pb, ok := prebuilds[b.WorkspaceID]; ok && job.WorkspaceName == "" {
+			job.WorkspaceName = pb.Name
+		}
 	}
 	return job
 }
@@ -373,7 +375,9 @@ func (p *Pool) runBuild(ctx context.Context, hb *heartbeat, b Build, job Job) (B
 		job.WorkspaceName = "prebuild-" + b.WorkspaceID.String()[:8]
 	}
 	if ctx.Err() != nil {
-		// Shutting down: this build never starts.
+		// Shutting down: this build never starts (a delete's workspace is
+		// left to the next reconciler, through the cleanup build's lease).
+		job.cleanup = true
 		return p.cancelBuild(ctx, hb, b, job, br, "claimdrift: not started: the reconciler is stopping\n")
 	}
 	if job.stale != nil {
@@ -447,6 +451,9 @@ func (p *Pool) cancelBuild(ctx context.Context, hb *heartbeat, b Build, job Job,
 	}
 	del := job
 	del.Kind, del.BuildID, del.stale, del.cleanup = JobDelete, cleanup.ID, nil, true
+	if cleanup.WorkspaceName != "" {
+		del.WorkspaceName = cleanup.WorkspaceName
+	}
 	cr, more := p.runBuild(cctx, hb, cleanup, del)
 	return br, append([]BuildReport{cr}, more...)
 }
@@ -527,8 +534,11 @@ func (p *Pool) Claim(ctx context.Context, user, name string, presetID uuid.UUID)
 		if jerr != nil {
 			runErr = jerr
 		} else {
+			// The claim command is not fenced by its lease (hb.hold): a
+			// takeover only records the claim build abandoned, it deletes
+			// nothing, so the user's apply may go on while the database is
+			// unreachable.
 			bctx, cancel := context.WithCancelCause(ctx)
-			hb.hold(c.Build.ID, cancel)
 			job.OnStart = func(pi ProcessInfo) {
 				if err := p.store.SetBuildProcess(context.WithoutCancel(ctx), c.Build.ID, p.opts.Owner, pi); err != nil {
 					p.opts.Logger.WarnContext(ctx, "record claim build process", "build_id", c.Build.ID.String(), "error", err.Error())
@@ -536,13 +546,10 @@ func (p *Pool) Claim(ctx context.Context, user, name string, presetID uuid.UUID)
 			}
 			var jr JobResult
 			jr, runErr = p.exec.Run(bctx, job)
-			hb.release(c.Build.ID)
-			cause, stopped := context.Cause(bctx), bctx.Err() != nil
+			stopped := bctx.Err() != nil
 			cancel(nil)
 			res.Log = jr.Log
 			switch {
-			case runErr != nil && errors.Is(cause, ErrLeaseLost):
-				res.BuildStatus = BuildAbandoned
 			case runErr != nil && (stopped || errors.Is(runErr, ErrBuildTimeout)):
 				res.BuildStatus = BuildCanceled
 			case runErr != nil:
@@ -566,8 +573,6 @@ func (p *Pool) Claim(ctx context.Context, user, name string, presetID uuid.UUID)
 	}
 	var recErr error
 	switch res.BuildStatus {
-	case BuildAbandoned:
-		return res, errors.Join(fmt.Errorf("claim build %s lost its lease: %w", c.Build.ID, ErrLeaseLost), trackErr)
 	case BuildCanceled:
 		recErr = p.retryWrite(ctx, "record canceled claim build", func(wctx context.Context) error {
 			_, err := p.store.CancelBuild(wctx, c.Build.ID, res.Log, p.opts.Now(), Lease{})

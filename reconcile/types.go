@@ -159,8 +159,11 @@ type Workspace struct {
 
 // Build is one run of Terraform against a workspace.
 type Build struct {
-	ID                uuid.UUID
-	WorkspaceID       uuid.UUID
+	ID          uuid.UUID
+	WorkspaceID uuid.UUID
+	// WorkspaceName is the workspace's name when the build was recorded
+	// (set on builds the store returns from Pass, Claim and CancelBuild).
+	WorkspaceName     string
 	Number            int
 	TemplateVersionID uuid.UUID
 	PresetID          uuid.UUID // uuid.Nil when none

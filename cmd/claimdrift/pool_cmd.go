@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -129,6 +130,7 @@ func (o *policyOptions) policy() (reconcile.Policy, error) {
 		HardLimit:            o.failureLimit,
 		TakeoverGrace:        o.takeoverGrace,
 	}
+	p.Host, _ = os.Hostname() // as the reconciler's pool sets it, so that status agrees
 	switch {
 	case p.OnReplacement != reconcile.OnReplacementReport && p.OnReplacement != reconcile.OnReplacementPause:
 		return p, usageError{fmt.Errorf("--on-replacement %q: want report or pause", o.onReplacement)}

@@ -339,6 +339,9 @@ func (s *Store) insertBuild(ctx context.Context, q querier, b reconcile.Build) (
 	if err != nil {
 		return b, fmt.Errorf("insert build: %w", err)
 	}
+	if err := q.QueryRowContext(ctx, s.q(`SELECT name FROM workspaces WHERE id = ?`), b.WorkspaceID.String()).Scan(&b.WorkspaceName); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return b, fmt.Errorf("workspace of build: %w", err)
+	}
 	return b, nil
 }
 
