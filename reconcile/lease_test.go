@@ -423,3 +423,79 @@ func TestClaimRecordRetriedPlanKept(t *testing.T) {
 		})
 	}
 }
+
+// TestPoolBuildTimeoutCancelsAndCleansUp: a create that runs past the
+// build timeout has its process group killed, is recorded canceled (no
+// failure) and its workspace is deleted in the same pass.
+func TestPoolBuildTimeoutCancelsAndCleansUp(t *testing.T) {
+	s := backends()[0].newDB(t)()
+	dir := t.TempDir()
+	markerExec(t, dir)
+	x := reconcile.NewExecExecutor(reconcile.ExecOptions{
+		CreateCmd: `touch "$D/m/$CLAIMDRIFT_WORKSPACE_ID"; sleep 60 & echo $! >"$D/child-$CLAIMDRIFT_WORKSPACE_ID"; wait`,
+		DeleteCmd: `rm -f "$D/m/$CLAIMDRIFT_WORKSPACE_ID"`,
+		Env:       append(os.Environ(), "D="+dir),
+		Timeout:   400 * time.Millisecond,
+	})
+	e := newEnv(t, s)
+	e.importTemplate("v1", 1)
+	pol := reconcile.DefaultPolicy()
+	pol.HardLimit = 1
+	p := reconcile.NewPool(s, x, reconcile.Options{Policy: pol})
+	rep := pass(t, p)
+	if count(rep.Builds, reconcile.JobCreate, reconcile.BuildCanceled) != 1 || count(rep.Builds, reconcile.JobDelete, reconcile.BuildSucceeded) != 1 {
+		t.Fatalf("builds %+v, want the timed-out create canceled and its workspace deleted", rep.Builds)
+	}
+	for _, pid := range children(t, dir) {
+		if alive(pid) {
+			t.Errorf("the timed-out command's child %d still runs", pid)
+		}
+	}
+	if m := markers(t, dir); len(m) != 0 {
+		t.Fatalf("workspace left behind: %v", m)
+	}
+	if st := e.state1(p); st.Failed != 0 || st.Status != reconcile.StatusHealthy {
+		t.Fatalf("state %+v", st)
+	}
+}
+
+// TestPoolRecipientLookupFailureRetried: when the recipients cannot be
+// read, the pass that needed them records nothing and fails; the next
+// pass, with the recipients readable, queues the notification for the
+// real recipient (not the log fallback).
+func TestPoolRecipientLookupFailureRetried(t *testing.T) {
+	s := backends()[0].newDB(t)()
+	e := newEnv(t, s)
+	e.importTemplate("v1", 1)
+	e.setFail(true)
+	down := true
+	pol := reconcile.DefaultPolicy()
+	pol.HardLimit, pol.BackoffInterval = 1, 0
+	p := reconcile.NewPool(s, e.exec, reconcile.Options{Policy: pol, Now: e.clock.Now, Recipients: func(reconcile.BuildContext) ([]string, error) {
+		if down {
+			return nil, errors.New("read recipients: connection refused")
+		}
+		return []string{"ops"}, nil
+	}})
+	pass(t, p) // one failed create: the next pass hard-limits the preset and notifies
+	e.clock.Advance(time.Minute)
+	if _, err := p.ReconcileOnce(t.Context()); err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("pass with unreadable recipients: %v", err)
+	}
+	stored := func() reconcile.PresetStatus {
+		ps, err := s.Presets(t.Context())
+		if err != nil || len(ps) != 1 {
+			t.Fatalf("presets: %v %v", ps, err)
+		}
+		return ps[0].Preset.Status
+	}
+	if msgs := outbox(t, s, e.clock.Now()); len(msgs) != 0 || stored() != reconcile.StatusHealthy {
+		t.Fatalf("the failed pass recorded something: %d messages, preset %s", len(msgs), stored())
+	}
+	down = false
+	pass(t, p)
+	msgs := outbox(t, s, e.clock.Now())
+	if len(msgs) != 1 || msgs[0].Recipient != "ops" || stored() != reconcile.StatusHardLimited {
+		t.Fatalf("after the retry: %+v", msgs)
+	}
+}
