@@ -38,6 +38,10 @@ type DispatcherOptions struct {
 	// looks at it again (default 1m). It is given back untried: no attempt
 	// counted, never dead-lettered.
 	Unroutable time.Duration
+	// StopGrace is how long a send in flight when ctx ends (a shutdown)
+	// may still take, within SendTimeout, so that a receiver answering
+	// meanwhile gets its delivery recorded (default 5s).
+	StopGrace time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger receives delivery failures (default: discard).
@@ -106,6 +110,9 @@ func NewDispatcher(o Outbox, t Transport, opts DispatcherOptions) *Dispatcher {
 	}
 	if opts.Unroutable <= 0 {
 		opts.Unroutable = time.Minute
+	}
+	if opts.StopGrace <= 0 {
+		opts.StopGrace = 5 * time.Second
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -318,8 +325,11 @@ func (d *Dispatcher) fail(err error) {
 // recipient may be tried again and whether this attempt failed in a way
 // that should hold the recipient's other messages back.
 func (d *Dispatcher) deliver(ctx context.Context, m Message) (time.Time, bool) {
-	sctx, cancel := context.WithTimeout(ctx, d.opts.SendTimeout)
+	// A shutdown gives the send in flight StopGrace more to finish.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.SendTimeout)
+	stopGrace := context.AfterFunc(ctx, func() { time.AfterFunc(d.opts.StopGrace, cancel) })
 	sendErr := d.transport.Send(sctx, m)
+	stopGrace()
 	cancel()
 	if sendErr != nil && ctx.Err() != nil {
 		// Shutting down: the lease runs out and another pass retries.
