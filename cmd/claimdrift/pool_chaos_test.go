@@ -316,3 +316,55 @@ func TestPoolChaosSIGKILL(t *testing.T) {
 		})
 	}
 }
+
+// TestReconcilerSIGKILLKillsBuildCommands: a reconciler killed with SIGKILL
+// (the process alone) takes its build commands with it, their children
+// included, at once: nothing a dead reconciler started can finish a create
+// after a takeover's delete.
+func TestReconcilerSIGKILLKillsBuildCommands(t *testing.T) {
+	bin := buildBinary(t)
+	w := &poolWorld{t: t, state: t.TempDir(), db: filepath.Join(t.TempDir(), "kill.db")}
+	w.ok("template", "import", "--name", "dev", planPath("claim.json"))
+	w.ok("preset", "add", "--template", "dev", "--name", "small", "--instances", "2")
+	cmd := exec.Command(bin, "reconcile", "--notify", "none", "--interval", "1h",
+		"--create-cmd", `sleep 60 & echo $! >"$KILL_STATE/child-$CLAIMDRIFT_WORKSPACE_ID"; wait`, "--delete-cmd", "true")
+	cmd.Env = append(os.Environ(), "CLAIMDRIFT_DB="+w.db, "KILL_STATE="+w.state)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	if !waitFor(10*time.Second, func() bool {
+		pids = pids[:0]
+		files, _ := filepath.Glob(filepath.Join(w.state, "child-*"))
+		for _, f := range files {
+			raw, _ := os.ReadFile(f)
+			var pid int
+			if _, err := fmt.Sscanf(string(raw), "%d\n", &pid); err == nil {
+				pids = append(pids, pid)
+			}
+		}
+		return len(pids) == 2
+	}) {
+		cmd.Process.Kill()
+		t.Fatalf("creates did not start:\n%s", out.String())
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	alive := func(pid int) bool {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		i := bytes.LastIndexByte(stat, ')')
+		return err == nil && i > 0 && len(stat) > i+2 && stat[i+2] != 'Z'
+	}
+	if !waitFor(2*time.Second, func() bool { return !alive(pids[0]) && !alive(pids[1]) }) {
+		for _, pid := range pids {
+			if alive(pid) {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+		t.Fatalf("build command children %v outlived their SIGKILLed reconciler", pids)
+	}
+}
