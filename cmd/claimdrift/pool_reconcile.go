@@ -260,7 +260,7 @@ func writePassReport(io ioStreams, format string, rep reconcile.PassReport, dryR
 		switch a.Kind {
 		case reconcile.ActionDelete:
 			target = a.WorkspaceID.String()
-		case reconcile.ActionCancel:
+		case reconcile.ActionCancel, reconcile.ActionTakeover:
 			target = a.BuildID.String()
 		}
 		fmt.Fprintln(tw, row("  "+string(a.Kind), names[a.PresetID.String()], a.Reason, target))
