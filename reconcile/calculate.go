@@ -31,6 +31,16 @@ type PresetSnapshot struct {
 	Creates []BuildOutcome
 	// Claims are the claim builds, newest first (bounded).
 	Claims []ClaimOutcome
+	// FailedDeletes are prebuild workspaces whose last build is a failed
+	// delete: they still exist and are deleted again.
+	FailedDeletes []FailedDelete
+}
+
+// FailedDelete is a prebuild workspace whose delete failed.
+type FailedDelete struct {
+	WorkspaceID uuid.UUID
+	VersionID   uuid.UUID
+	FailedAt    time.Time
 }
 
 // Prebuild is one ready prebuild.
@@ -148,6 +158,7 @@ const (
 	ReasonInactiveVersion   = "inactive template version"
 	ReasonDeprecatedVersion = "deprecated template version"
 	ReasonLeaseExpired      = "build lease expired"
+	ReasonDeleteFailed      = "earlier delete failed"
 )
 
 // Action is one thing the reconciler should do.
@@ -200,7 +211,8 @@ type PresetPlan struct {
 // missing active version wants nothing. Prebuilds of an inactive or
 // deprecated version are deleted and their pending creates canceled;
 // prebuilds older than the TTL are deleted. Unfinished creates count
-// toward the pool so a pass never overshoots; extra prebuilds are deleted
+// toward the pool so a pass never overshoots; workspaces whose delete
+// failed are deleted again after a backoff interval; extra prebuilds are deleted
 // oldest first once no create is in flight; unfinished builds whose lease
 // ran out (TakeoverDue) are taken over and no longer count. Creation stops while the
 // preset is replacement-prone (pause policy) or hard-limited, and backs off
@@ -233,6 +245,14 @@ func CalculateActions(s PresetSnapshot, now time.Time, pol Policy) PresetPlan {
 	}
 	plan.Running = len(s.Prebuilds)
 	plan.Eligible = len(valid)
+
+	// Workspaces whose delete failed are deleted again, one backoff
+	// interval (at least a minute) after the failure.
+	for _, fd := range s.FailedDeletes {
+		if !now.Before(fd.FailedAt.Add(max(pol.BackoffInterval, time.Minute))) {
+			plan.Actions = append(plan.Actions, Action{Kind: ActionDelete, PresetID: p.ID, VersionID: fd.VersionID, WorkspaceID: fd.WorkspaceID, Reason: ReasonDeleteFailed})
+		}
+	}
 
 	// Unfinished builds: count creates on the active version, cancel the
 	// pending ones that would build a version nobody wants.

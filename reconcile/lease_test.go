@@ -499,3 +499,45 @@ func TestPoolRecipientLookupFailureRetried(t *testing.T) {
 		t.Fatalf("after the retry: %+v", msgs)
 	}
 }
+
+// TestPoolFailedDeleteRetried: a workspace whose delete failed is not
+// forgotten (a leak): it is deleted again after the backoff interval.
+func TestPoolFailedDeleteRetried(t *testing.T) {
+	s := backends()[0].newDB(t)()
+	dir := t.TempDir()
+	markerExec(t, dir)
+	x := reconcile.NewExecExecutor(reconcile.ExecOptions{
+		CreateCmd: `touch "$D/m/$CLAIMDRIFT_WORKSPACE_ID"`,
+		DeleteCmd: `if [ -e "$D/fail-delete" ]; then exit 1; fi; rm -f "$D/m/$CLAIMDRIFT_WORKSPACE_ID"`,
+		Env:       append(os.Environ(), "D="+dir),
+	})
+	e := newEnv(t, s)
+	res := e.importTemplate("v1", 1)
+	p := reconcile.NewPool(s, x, reconcile.Options{Now: e.clock.Now})
+	pass(t, p)
+	if len(markers(t, dir)) != 1 {
+		t.Fatal("no prebuild made")
+	}
+	if _, err := s.SavePreset(t.Context(), reconcile.PresetSpec{TemplateID: res.Template.ID, Name: "small", DesiredInstances: 0, Now: e.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "fail-delete"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Minute)
+	if rep := pass(t, p); count(rep.Builds, reconcile.JobDelete, reconcile.BuildFailed) != 1 {
+		t.Fatalf("builds %+v, want a failed delete", rep.Builds)
+	}
+	os.Remove(filepath.Join(dir, "fail-delete"))
+	e.clock.Advance(10 * time.Second)
+	if rep := pass(t, p); len(rep.Builds) != 0 {
+		t.Fatalf("delete retried before the backoff: %+v", rep.Builds)
+	}
+	e.clock.Advance(time.Minute)
+	if rep := pass(t, p); count(rep.Builds, reconcile.JobDelete, reconcile.BuildSucceeded) != 1 {
+		t.Fatalf("builds %+v, want the delete retried", rep.Builds)
+	}
+	if m := markers(t, dir); len(m) != 0 {
+		t.Fatalf("workspace leaked after a failed delete: %v", m)
+	}
+}

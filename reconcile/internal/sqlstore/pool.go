@@ -86,7 +86,7 @@ func (s *Store) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// snapshot reads every pool with five queries, whatever the number of presets.
+// snapshot reads every pool with six queries, whatever the number of presets.
 func (s *Store) snapshot(ctx context.Context, q querier, now time.Time, limit int) (reconcile.Snapshot, error) {
 	snap := reconcile.Snapshot{Now: now}
 	index := map[uuid.UUID]int{}
@@ -152,6 +152,32 @@ func (s *Store) snapshot(ctx context.Context, q querier, now time.Time, limit in
 		pb.WorkspaceID, pb.BuildID, pb.VersionID, pb.CreatedAt = parseID(wid), parseID(bid), parseID(vid), fromUS(created)
 		if ps := at(pid); ps != nil {
 			ps.Prebuilds = append(ps.Prebuilds, pb)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return snap, err
+	}
+
+	// 2b. Prebuild workspaces whose last build is a failed delete.
+	rows, err = q.QueryContext(ctx, s.q(`SELECT w.preset_id, w.id, b.template_version_id, b.completed_at
+		FROM workspaces w JOIN builds b ON b.workspace_id = w.id
+		WHERE w.owner = ? AND w.deleted_at = 0 AND w.preset_id <> ''
+		  AND b.number = (SELECT MAX(b2.number) FROM builds b2 WHERE b2.workspace_id = w.id)
+		  AND b.transition = 'delete' AND b.status = 'failed'
+		ORDER BY w.created_at, w.id`), reconcile.PrebuildsOwner)
+	if err != nil {
+		return snap, fmt.Errorf("snapshot failed deletes: %w", err)
+	}
+	for rows.Next() {
+		var pid, wid, vid string
+		var failed int64
+		if err := rows.Scan(&pid, &wid, &vid, &failed); err != nil {
+			rows.Close()
+			return snap, err
+		}
+		if ps := at(pid); ps != nil {
+			ps.FailedDeletes = append(ps.FailedDeletes, reconcile.FailedDelete{WorkspaceID: parseID(wid), VersionID: parseID(vid), FailedAt: fromUS(failed)})
 		}
 	}
 	rows.Close()
