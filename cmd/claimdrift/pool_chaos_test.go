@@ -174,7 +174,8 @@ func (w *chaosWorld) dumpLogs() {
 }
 
 // TestPoolChaosSIGKILL kills reconcilers with SIGKILL (the process alone,
-// not its group) again and again while their creates run, then stops one
+// not its group) again and again while their creates run (one or two
+// reconcilers at a time on the database), then stops one
 // with SIGTERM mid-create, and lets a last one run: the pool converges to
 // its desired size within a few leases, every workspace a create made is a
 // live prebuild or deleted (its marker file removed), no build command
@@ -189,20 +190,27 @@ func TestPoolChaosSIGKILL(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))
 			kills := 0
 			var claimed []string
-			for range 6 {
+			for round := range 6 {
 				// A claim (when a prebuild is ready) leaves room for a create.
 				if r := w.run("claim", "--preset", "small", "--user", "u"); r.code == 0 {
 					claimed = append(claimed, strings.TrimSpace(r.stdout))
 				}
 				before := w.started()
-				cmd, _ := w.start()
-				// Kill it at a random point once at least one create began.
-				waitFor(5*time.Second, func() bool { return w.started() > before })
-				time.Sleep(time.Duration(rng.IntN(900)) * time.Millisecond)
-				if err := cmd.Process.Signal(syscall.SIGKILL); err == nil {
-					kills++
+				// Odd rounds run two reconcilers at once on the database.
+				procs := []*exec.Cmd{}
+				for range 1 + round%2 {
+					cmd, _ := w.start()
+					procs = append(procs, cmd)
 				}
-				_ = cmd.Wait()
+				// Kill each at a random point once at least one create began.
+				waitFor(5*time.Second, func() bool { return w.started() > before })
+				for _, cmd := range procs {
+					time.Sleep(time.Duration(rng.IntN(900)) * time.Millisecond)
+					if err := cmd.Process.Signal(syscall.SIGKILL); err == nil {
+						kills++
+					}
+					_ = cmd.Wait()
+				}
 			}
 			// No build command outlives its reconciler.
 			if !waitFor(3*time.Second, func() bool { return len(w.buildProcesses()) == 0 }) {
