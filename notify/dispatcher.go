@@ -38,6 +38,10 @@ type DispatcherOptions struct {
 	// looks at it again (default 1m). It is given back untried: no attempt
 	// counted, never dead-lettered.
 	Unroutable time.Duration
+	// StopGrace is how long a send in flight when ctx ends (a shutdown)
+	// may still take, within SendTimeout, so that a receiver answering
+	// meanwhile gets its delivery recorded (default 5s).
+	StopGrace time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger receives delivery failures (default: discard).
@@ -106,6 +110,9 @@ func NewDispatcher(o Outbox, t Transport, opts DispatcherOptions) *Dispatcher {
 	}
 	if opts.Unroutable <= 0 {
 		opts.Unroutable = time.Minute
+	}
+	if opts.StopGrace <= 0 {
+		opts.StopGrace = 5 * time.Second
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -318,13 +325,20 @@ func (d *Dispatcher) fail(err error) {
 // recipient may be tried again and whether this attempt failed in a way
 // that should hold the recipient's other messages back.
 func (d *Dispatcher) deliver(ctx context.Context, m Message) (time.Time, bool) {
-	sctx, cancel := context.WithTimeout(ctx, d.opts.SendTimeout)
+	// A shutdown gives the send in flight StopGrace more to finish.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.SendTimeout)
+	stopGrace := context.AfterFunc(ctx, func() { time.AfterFunc(d.opts.StopGrace, cancel) })
 	sendErr := d.transport.Send(sctx, m)
+	stopGrace()
 	cancel()
 	if sendErr != nil && ctx.Err() != nil {
 		// Shutting down: the lease runs out and another pass retries.
 		return time.Time{}, true
 	}
+	// The outcome is known: record it even when a shutdown cancelled ctx
+	// meanwhile (a delivery recorded is a delivery never repeated).
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.SendTimeout)
+	defer rcancel()
 	now := d.opts.Now()
 	var err error
 	var next time.Time
@@ -332,7 +346,7 @@ func (d *Dispatcher) deliver(ctx context.Context, m Message) (time.Time, bool) {
 	attrs := []any{"id", m.ID.String(), "recipient", m.Recipient, "dedup_key", m.DedupKey, "attempts", m.Attempts}
 	switch {
 	case sendErr == nil:
-		err = d.outbox.MarkDelivered(ctx, m.ID, d.opts.Owner, now)
+		err = d.outbox.MarkDelivered(rctx, m.ID, d.opts.Owner, now)
 		if err == nil {
 			d.count(func(r *DrainResult) { r.Delivered++ })
 		}
@@ -340,13 +354,13 @@ func (d *Dispatcher) deliver(ctx context.Context, m Message) (time.Time, bool) {
 		failed = true
 		next = now.Add(d.opts.Unroutable)
 		d.opts.Logger.WarnContext(ctx, "no transport for this recipient here; left for another dispatcher", append(attrs, "error", sendErr.Error())...)
-		err = d.outbox.Release(ctx, m.ID, d.opts.Owner, next)
+		err = d.outbox.Release(rctx, m.ID, d.opts.Owner, next)
 		if err == nil {
 			d.count(func(r *DrainResult) { r.Skipped++ })
 		}
 	case IsPermanent(sendErr) || m.Attempts >= d.opts.MaxAttempts:
 		d.opts.Logger.WarnContext(ctx, "notification dead-lettered", append(attrs, "error", sendErr.Error())...)
-		err = d.outbox.MarkDead(ctx, m.ID, d.opts.Owner, now, sendErr.Error())
+		err = d.outbox.MarkDead(rctx, m.ID, d.opts.Owner, now, sendErr.Error())
 		if err == nil {
 			d.count(func(r *DrainResult) { r.Dead++ })
 		}
@@ -354,7 +368,7 @@ func (d *Dispatcher) deliver(ctx context.Context, m Message) (time.Time, bool) {
 		failed = true
 		next = now.Add(d.retryDelay(m.Attempts, sendErr))
 		d.opts.Logger.InfoContext(ctx, "notification delivery failed, will retry", append(attrs, "next_attempt_at", next.UTC().Format(time.RFC3339), "error", sendErr.Error())...)
-		err = d.outbox.MarkRetry(ctx, m.ID, d.opts.Owner, next, sendErr.Error())
+		err = d.outbox.MarkRetry(rctx, m.ID, d.opts.Owner, next, sendErr.Error())
 		if err == nil {
 			d.count(func(r *DrainResult) { r.Retried++ })
 		}
@@ -363,7 +377,7 @@ func (d *Dispatcher) deliver(ctx context.Context, m Message) (time.Time, bool) {
 		// Another dispatcher owns it now; it will record the outcome.
 		return next, failed
 	}
-	if err != nil && ctx.Err() == nil {
+	if err != nil {
 		d.fail(fmt.Errorf("record outbox message %s: %w", m.ID, err))
 	}
 	return next, failed

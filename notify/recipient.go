@@ -214,28 +214,52 @@ func NewResolver(store RecipientLister, logger *slog.Logger) *Resolver {
 	return &Resolver{store: store, logger: logger}
 }
 
-// Keys returns the recipient keys for target. With no recipient at all
-// (or when the store cannot be read) it logs a warning and returns the
-// default key "", which the dispatcher hands to its fallback transport (the
-// log), so nothing is silently dropped.
-func (r *Resolver) Keys(ctx context.Context, target RecipientTarget) []string {
-	all, err := r.store.ListRecipients(ctx)
-	if err != nil {
-		r.logger.ErrorContext(ctx, "read notification recipients; falling back to the log", "error", err.Error(),
+// ErrRecipientsUnavailable is returned (wrapped) by Resolver.Keys when the
+// stored recipients cannot be read: the caller fails the write that
+// needed them and retries later, so a notification is never routed to the
+// log because of a passing database error.
+var ErrRecipientsUnavailable = errors.New("notification recipients unavailable")
+
+// Keys returns the recipient keys for target. With no recipient at all it
+// logs a warning and returns the default key "", which the dispatcher hands
+// to its fallback transport (the log), so nothing is silently dropped. When
+// the store cannot be read, it tries twice more (within ctx) and then
+// returns ErrRecipientsUnavailable: falling back to the log then would
+// lose the notification for its real recipients for good.
+func (r *Resolver) Keys(ctx context.Context, target RecipientTarget) ([]string, error) {
+	var all []Recipient
+	var err error
+	wait := 100 * time.Millisecond
+	for attempt := 1; attempt <= 3; attempt++ {
+		if all, err = r.store.ListRecipients(ctx); err == nil {
+			break
+		}
+		r.logger.WarnContext(ctx, "read notification recipients", "attempt", attempt, "error", err.Error(),
 			"template", target.Template, "organization", target.Organization)
-		return []string{""}
+		if attempt == 3 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			attempt = 3
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRecipientsUnavailable, err)
 	}
 	recips, _ := Resolve(all, target)
 	if len(recips) == 0 {
 		r.logger.WarnContext(ctx, "no notification recipients for template, its organization or the default; the notification goes to the log only (add some with `claimdrift admins add`)",
 			"template", target.Template, "organization", target.Organization)
-		return []string{""}
+		return []string{""}, nil
 	}
 	keys := make([]string, 0, len(recips))
 	for _, rc := range recips {
 		keys = append(keys, rc.Key())
 	}
-	return keys
+	return keys, nil
 }
 
 // ensure the Secret type hides itself in fmt verbs too.

@@ -59,7 +59,6 @@ func TestResolverWarnsWhenNobodyListens(t *testing.T) {
 		wantWarn string
 	}{
 		{"nobody", func() ([]Recipient, error) { return nil, nil }, "", "level=WARN msg=\"no notification recipients"},
-		{"store error", func() ([]Recipient, error) { return nil, errors.New("db down") }, "", "level=ERROR"},
 		{"someone", func() ([]Recipient, error) {
 			return []Recipient{{ID: uuid.MustParse("11111111-1111-1111-1111-111111111111"), Scope: ScopeDefault}}, nil
 		}, "11111111-1111-1111-1111-111111111111", ""},
@@ -67,9 +66,9 @@ func TestResolverWarnsWhenNobodyListens(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			keys := NewResolver(tt.list, slog.New(slog.NewTextHandler(&buf, nil))).Keys(context.Background(), target)
-			if len(keys) != 1 || keys[0] != tt.want {
-				t.Fatalf("keys = %q, want [%q]", keys, tt.want)
+			keys, err := NewResolver(tt.list, slog.New(slog.NewTextHandler(&buf, nil))).Keys(context.Background(), target)
+			if err != nil || len(keys) != 1 || keys[0] != tt.want {
+				t.Fatalf("keys = %q (%v), want [%q]", keys, err, tt.want)
 			}
 			if tt.wantWarn == "" && buf.Len() > 0 {
 				t.Errorf("unexpected log: %s", buf.String())
@@ -79,6 +78,34 @@ func TestResolverWarnsWhenNobodyListens(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestResolverRetriesFailedLookup: a store error is retried; one that
+// passes yields the real recipients, one that persists is an error (never
+// the log fallback, which would lose the notification for good).
+func TestResolverRetriesFailedLookup(t *testing.T) {
+	target := RecipientTarget{TemplateID: uuid.New(), Template: "tpl", Organization: "acme"}
+	someone := Recipient{ID: uuid.MustParse("11111111-1111-1111-1111-111111111111"), Scope: ScopeDefault}
+	t.Run("passing error", func(t *testing.T) {
+		calls := 0
+		keys, err := NewResolver(listFunc(func() ([]Recipient, error) {
+			calls++
+			if calls < 3 {
+				return nil, errors.New("db down")
+			}
+			return []Recipient{someone}, nil
+		}), nil).Keys(context.Background(), target)
+		if err != nil || len(keys) != 1 || keys[0] != someone.Key() || calls != 3 {
+			t.Fatalf("keys = %q, err = %v after %d lookups; want the recipient after 3", keys, err, calls)
+		}
+	})
+	t.Run("lasting error", func(t *testing.T) {
+		calls := 0
+		keys, err := NewResolver(listFunc(func() ([]Recipient, error) { calls++; return nil, errors.New("db down") }), nil).Keys(context.Background(), target)
+		if !errors.Is(err, ErrRecipientsUnavailable) || keys != nil || calls != 3 {
+			t.Fatalf("keys = %q, err = %v after %d lookups; want ErrRecipientsUnavailable after 3", keys, err, calls)
+		}
+	})
 }
 
 func TestRecipientValidate(t *testing.T) {

@@ -12,6 +12,9 @@ import (
 type Snapshot struct {
 	Now     time.Time
 	Presets []PresetSnapshot
+	// Claims are the unfinished claim (and other non-prebuild) builds
+	// whose lease ran out: their claimer died.
+	StaleClaims []InProgressBuild
 }
 
 // PresetSnapshot is the state of one preset's pool.
@@ -28,6 +31,16 @@ type PresetSnapshot struct {
 	Creates []BuildOutcome
 	// Claims are the claim builds, newest first (bounded).
 	Claims []ClaimOutcome
+	// FailedDeletes are prebuild workspaces whose last build is a failed
+	// delete: they still exist and are deleted again.
+	FailedDeletes []FailedDelete
+}
+
+// FailedDelete is a prebuild workspace whose delete failed.
+type FailedDelete struct {
+	WorkspaceID uuid.UUID
+	VersionID   uuid.UUID
+	FailedAt    time.Time
 }
 
 // Prebuild is one ready prebuild.
@@ -47,6 +60,9 @@ type InProgressBuild struct {
 	Transition  Transition
 	Status      BuildStatus
 	CreatedAt   time.Time
+	// Lease and Process are those recorded by the build's runner.
+	Lease   Lease
+	Process ProcessInfo
 }
 
 // BuildOutcome is how a finished prebuild create ended.
@@ -94,9 +110,15 @@ type Policy struct {
 	// HardLimit consecutive failed creates stop creation until resumed;
 	// zero disables the limit.
 	HardLimit int
-	// BuildTimeout marks unfinished prebuild builds older than this as
-	// failed (their reconciler died); zero disables it.
-	BuildTimeout time.Duration
+	// Host is the reconciler's host name: an expired build that ran here
+	// is taken over as soon as its lease runs out (its process group is
+	// killed first when still there).
+	Host string
+	// TakeoverGrace is how long after its lease ran out a build that ran
+	// on another host (or whose host is unknown) is taken over: the time
+	// its reconciler has to notice it lost the lease and kill the build,
+	// plus the clock skew between hosts.
+	TakeoverGrace time.Duration
 }
 
 // DefaultPolicy returns the defaults of the reconcile command's flags.
@@ -108,7 +130,7 @@ func DefaultPolicy() Policy {
 		BackoffInterval:      time.Minute,
 		BackoffLookback:      time.Hour,
 		HardLimit:            3,
-		BuildTimeout:         2 * time.Hour,
+		TakeoverGrace:        DefaultLease,
 	}
 }
 
@@ -120,10 +142,13 @@ const (
 	ActionCreate ActionKind = "create"
 	ActionDelete ActionKind = "delete"
 	ActionCancel ActionKind = "cancel"
-	// ActionTimeout fails an unfinished build older than the build
-	// timeout.
-	ActionTimeout ActionKind = "timeout"
+	// ActionTakeover takes over an unfinished build whose lease ran out:
+	// it is recorded abandoned and its workspace deleted.
+	ActionTakeover ActionKind = "takeover"
 )
+
+// DefaultLease is the default build lease (reconcile --build-lease).
+const DefaultLease = 30 * time.Second
 
 // Reasons recorded on actions.
 const (
@@ -132,7 +157,8 @@ const (
 	ReasonExtraneous        = "extraneous"
 	ReasonInactiveVersion   = "inactive template version"
 	ReasonDeprecatedVersion = "deprecated template version"
-	ReasonBuildTimeout      = "build timed out"
+	ReasonLeaseExpired      = "build lease expired"
+	ReasonDeleteFailed      = "earlier delete failed"
 )
 
 // Action is one thing the reconciler should do.
@@ -143,9 +169,11 @@ type Action struct {
 	VersionID uuid.UUID `json:"version_id"`
 	// WorkspaceID is the prebuild to delete; uuid.Nil for create.
 	WorkspaceID uuid.UUID `json:"workspace_id,omitempty"`
-	// BuildID is the pending build to cancel.
+	// BuildID is the pending build to cancel, or the one to take over.
 	BuildID uuid.UUID `json:"build_id,omitempty"`
 	Reason  string    `json:"reason"`
+	// Build is the unfinished build a takeover is about.
+	Build *InProgressBuild `json:"-"`
 }
 
 // PresetPlan is CalculateActions' verdict for one preset.
@@ -183,9 +211,10 @@ type PresetPlan struct {
 // missing active version wants nothing. Prebuilds of an inactive or
 // deprecated version are deleted and their pending creates canceled;
 // prebuilds older than the TTL are deleted. Unfinished creates count
-// toward the pool so a pass never overshoots; extra prebuilds are deleted
-// oldest first once no create is in flight; unfinished builds older than
-// the build timeout are failed and no longer count. Creation stops while the
+// toward the pool so a pass never overshoots; workspaces whose delete
+// failed are deleted again after a backoff interval; extra prebuilds are deleted
+// oldest first once no create is in flight; unfinished builds whose lease
+// ran out (TakeoverDue) are taken over and no longer count. Creation stops while the
 // preset is replacement-prone (pause policy) or hard-limited, and backs off
 // linearly after recent failures.
 func CalculateActions(s PresetSnapshot, now time.Time, pol Policy) PresetPlan {
@@ -217,11 +246,20 @@ func CalculateActions(s PresetSnapshot, now time.Time, pol Policy) PresetPlan {
 	plan.Running = len(s.Prebuilds)
 	plan.Eligible = len(valid)
 
+	// Workspaces whose delete failed are deleted again, one backoff
+	// interval (at least a minute) after the failure.
+	for _, fd := range s.FailedDeletes {
+		if !now.Before(fd.FailedAt.Add(max(pol.BackoffInterval, time.Minute))) {
+			plan.Actions = append(plan.Actions, Action{Kind: ActionDelete, PresetID: p.ID, VersionID: fd.VersionID, WorkspaceID: fd.WorkspaceID, Reason: ReasonDeleteFailed})
+		}
+	}
+
 	// Unfinished builds: count creates on the active version, cancel the
 	// pending ones that would build a version nobody wants.
-	for _, b := range s.InProgress {
-		if pol.BuildTimeout > 0 && !now.Before(b.CreatedAt.Add(pol.BuildTimeout)) {
-			plan.Actions = append(plan.Actions, Action{Kind: ActionTimeout, PresetID: p.ID, VersionID: b.VersionID, WorkspaceID: b.WorkspaceID, BuildID: b.BuildID, Reason: ReasonBuildTimeout})
+	for i, b := range s.InProgress {
+		if TakeoverDue(b, now, pol) {
+			plan.Actions = append(plan.Actions, Action{Kind: ActionTakeover, PresetID: p.ID, VersionID: b.VersionID, WorkspaceID: b.WorkspaceID, BuildID: b.BuildID,
+				Reason: ReasonLeaseExpired, Build: &s.InProgress[i]})
 			continue
 		}
 		switch b.Transition {
@@ -290,6 +328,21 @@ func CalculateActions(s PresetSnapshot, now time.Time, pol Policy) PresetPlan {
 		plan.Actions = append(plan.Actions, Action{Kind: ActionCreate, PresetID: p.ID, VersionID: active, Reason: ReasonBelowDesired})
 	}
 	return plan
+}
+
+// TakeoverDue reports whether an unfinished build's lease ran out long
+// enough ago to take it over: at once when it ran on pol.Host, after
+// pol.TakeoverGrace when it ran elsewhere or nobody recorded where. A
+// build with no lease (zero Until) is never taken over.
+func TakeoverDue(b InProgressBuild, now time.Time, pol Policy) bool {
+	if b.Lease.Until.IsZero() {
+		return false
+	}
+	until := b.Lease.Until
+	if b.Process.Host == "" || b.Process.Host != pol.Host {
+		until = until.Add(max(pol.TakeoverGrace, 0))
+	}
+	return now.After(until)
 }
 
 func (p *PresetPlan) setStatus(st PresetStatus, reason string, version uuid.UUID) {

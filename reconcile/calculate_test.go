@@ -91,8 +91,8 @@ func summary(actions []Action) string {
 			parts = append(parts, fmt.Sprintf("delete(%s):%d", a.Reason, wsNum(a.WorkspaceID)))
 		case ActionCancel:
 			parts = append(parts, fmt.Sprintf("cancel(%s):%d", a.Reason, wsNum(a.BuildID)))
-		case ActionTimeout:
-			parts = append(parts, fmt.Sprintf("timeout:%d", wsNum(a.BuildID)))
+		case ActionTakeover:
+			parts = append(parts, fmt.Sprintf("takeover:%d", wsNum(a.BuildID)))
 		}
 	}
 	return strings.Join(parts, " ")
@@ -225,16 +225,32 @@ func TestCalculateActions(t *testing.T) {
 			return s
 		}(), policy: pausePolicy(), want: "", desired: 1, status: StatusReplacementProne, blocked: "replacement_prone"},
 		{name: "hard limit takes precedence over replacement", snap: snap(1, withCreates(2*time.Hour, "FFF"), withClaims(activeV, "RRR")), policy: pausePolicy(), want: "", desired: 1, status: StatusHardLimited, changed: true, blocked: "hard_limited"},
-		{name: "stale in-progress create timed out and replaced", snap: func() PresetSnapshot {
+		{name: "expired lease on this host: taken over and replaced", snap: func() PresetSnapshot {
+			s := snap(1, withInProgress(TransitionStart, BuildRunning, activeV, 1))
+			s.InProgress[0].Lease, s.InProgress[0].Process.Host = Lease{Owner: "dead", Until: t0.Add(-time.Second)}, "here"
+			return s
+		}(), policy: func() Policy { p := DefaultPolicy(); p.Host = "here"; return p }(), want: "takeover:100 create", desired: 1},
+		{name: "expired lease on another host: still its own within the grace", snap: func() PresetSnapshot {
+			s := snap(1, withInProgress(TransitionStart, BuildRunning, activeV, 1))
+			s.InProgress[0].Lease, s.InProgress[0].Process.Host = Lease{Owner: "far", Until: t0.Add(-time.Second)}, "there"
+			return s
+		}(), policy: func() Policy { p := DefaultPolicy(); p.Host = "here"; return p }(), want: "", desired: 1},
+		{name: "expired lease on another host: taken over after the grace", snap: func() PresetSnapshot {
+			s := snap(1, withInProgress(TransitionStart, BuildRunning, activeV, 1))
+			s.InProgress[0].Lease, s.InProgress[0].Process.Host = Lease{Owner: "far", Until: t0.Add(-31 * time.Second)}, "there"
+			return s
+		}(), policy: func() Policy { p := DefaultPolicy(); p.Host = "here"; return p }(), want: "takeover:100 create", desired: 1},
+		{name: "live lease counts as creating", snap: func() PresetSnapshot {
 			s := snap(1, withInProgress(TransitionStart, BuildRunning, activeV, 1))
 			s.InProgress[0].CreatedAt = t0.Add(-3 * time.Hour)
+			s.InProgress[0].Lease, s.InProgress[0].Process.Host = Lease{Owner: "alive", Until: t0.Add(time.Second)}, "here"
 			return s
-		}(), want: "timeout:100 create", desired: 1},
-		{name: "build timeout disabled", snap: func() PresetSnapshot {
-			s := snap(1, withInProgress(TransitionStart, BuildRunning, activeV, 1))
-			s.InProgress[0].CreatedAt = t0.Add(-3 * time.Hour)
-			return s
-		}(), policy: func() Policy { p := DefaultPolicy(); p.BuildTimeout = 0; return p }(), want: "", desired: 1},
+		}(), policy: func() Policy { p := DefaultPolicy(); p.Host = "here"; return p }(), want: "", desired: 1},
+		{name: "abandoned and canceled creates count no failure", snap: snap(1, withCreates(time.Hour, "FF"), func(s *PresetSnapshot) {
+			for i := range s.Creates {
+				s.Creates[i].Status = []BuildStatus{BuildAbandoned, BuildCanceled}[i]
+			}
+		}), want: "create", desired: 1},
 		{name: "no active version wants nothing", snap: func() PresetSnapshot {
 			s := snap(2, withPrebuilds(oldV, time.Hour))
 			s.ActiveVersion = TemplateVersion{}

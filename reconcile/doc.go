@@ -7,6 +7,14 @@
 // claim and replacement-tracking operations, the exec Executor and a
 // Prometheus collector derived from the store.
 //
+// Builds are leased (Lease): the process that runs a build renews its lease
+// while the build runs; a build whose lease ran out is taken over by the
+// next pass (recorded BuildAbandoned, its workspace deleted), after the
+// build command's process group, when it ran on this host, is gone. Build
+// commands run in their own process group, tied to the reconciler's life;
+// a shutdown cancels them (BuildCanceled) and deletes their workspaces.
+// Only BuildFailed counts toward backoff and the failure limit.
+//
 // Storage lives in subpackages named after their dependency
 // (reconcile/sqlite, reconcile/postgres); they implement the Store
 // interface declared here and notify.Outbox. reconcile imports notify and

@@ -4,12 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -22,16 +27,23 @@ type ExecOptions struct {
 	// `sh -c`); an empty ClaimCmd makes claims succeed without running
 	// anything.
 	CreateCmd, DeleteCmd, ClaimCmd string
-	// Env is the base environment (default os.Environ()).
+	// Env is the base environment (default os.Environ()). Database URLs
+	// and claimdrift's own settings (CLAIMDRIFT_*, DATABASE_URL, PGPASSWORD,
+	// PGPASSFILE) are removed from it: build commands never see them.
 	Env []string
 	// Dir is the working directory ("" = current).
 	Dir string
 	// MaxLog bounds the kept output (default DefaultMaxLog).
 	MaxLog int
-	// Timeout bounds each command (0 = none besides ctx).
+	// Timeout bounds each command (0 = none besides ctx); a command that
+	// runs longer has its process group killed and fails with
+	// ErrBuildTimeout.
 	Timeout time.Duration
-	// PlanDir holds the plan files claims write (default os.TempDir()).
+	// PlanDir is where each claim gets a private (0700) directory for the
+	// plan it writes (default os.TempDir()).
 	PlanDir string
+	// Host names this machine in ProcessInfo (default os.Hostname).
+	Host string
 }
 
 // ExecExecutor runs shell commands for builds. Each command gets the job in
@@ -39,6 +51,10 @@ type ExecOptions struct {
 // succeeded; stdout and stderr, bounded, become the build log. A claim
 // command may write a plan (JSON document, `plan -json` stream or binary
 // plan) to $CLAIMDRIFT_PLAN_OUT; claimdrift then analyzes and tracks it.
+//
+// Each command runs in its own process group, which is killed as a whole
+// when the build is cancelled or times out, when it ends (no process it
+// left behind survives it), and, on Linux, when the reconciler dies.
 type ExecExecutor struct {
 	opts ExecOptions
 }
@@ -48,14 +64,39 @@ func NewExecExecutor(opts ExecOptions) *ExecExecutor {
 	if opts.Env == nil {
 		opts.Env = os.Environ()
 	}
+	opts.Env = BuildEnv(opts.Env)
 	if opts.MaxLog <= 0 {
 		opts.MaxLog = DefaultMaxLog
 	}
 	if opts.PlanDir == "" {
 		opts.PlanDir = os.TempDir()
 	}
+	if opts.Host == "" {
+		opts.Host = defaultHost()
+	}
 	return &ExecExecutor{opts: opts}
 }
+
+// BuildEnv returns env without what build commands must not inherit:
+// claimdrift's own variables (CLAIMDRIFT_DB holds the database URL and its
+// password) and the usual database credentials.
+func BuildEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		switch {
+		case strings.HasPrefix(name, "CLAIMDRIFT_"), name == "DATABASE_URL", name == "PGPASSWORD", name == "PGPASSFILE":
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// supervise is the shell that runs a build command ($1) in the background
+// of its process group and, when it gets SIGTERM (the parent-death signal:
+// the reconciler died), kills the whole group.
+const supervise = `trap 'trap - TERM; kill -KILL 0' TERM; sh -c "$1" & wait $!`
 
 // Run implements Executor.
 func (e *ExecExecutor) Run(ctx context.Context, job Job) (JobResult, error) {
@@ -80,34 +121,92 @@ func (e *ExecExecutor) Run(ctx context.Context, job Job) (JobResult, error) {
 	if err != nil {
 		return JobResult{}, err
 	}
-	var planPath string
+	var planDir, planPath string
 	if job.Kind == JobClaim {
-		planPath = filepath.Join(e.opts.PlanDir, "claimdrift-plan-"+job.BuildID.String())
-		_ = os.Remove(planPath)
+		planDir, err = os.MkdirTemp(e.opts.PlanDir, "claimdrift-claim-")
+		if err != nil {
+			return JobResult{}, fmt.Errorf("claim plan directory: %w", err)
+		}
+		planPath = filepath.Join(planDir, "plan")
 		env = append(env, "CLAIMDRIFT_PLAN_OUT="+planPath)
 	}
+	runCtx := ctx
 	if e.opts.Timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, e.opts.Timeout)
+		runCtx, cancel = context.WithTimeout(ctx, e.opts.Timeout)
 		defer cancel()
 	}
 	out := newBoundedBuffer(e.opts.MaxLog)
-	cmd := exec.CommandContext(ctx, "sh", "-c", command)
-	cmd.Env = append(append([]string{}, e.opts.Env...), env...)
-	cmd.Dir = e.opts.Dir
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.WaitDelay = 5 * time.Second
-	runErr := cmd.Run()
+	runErr := e.run(runCtx, command, append(append([]string{}, e.opts.Env...), env...), out, job.OnStart)
 	res := JobResult{Log: out.String()}
-	if planPath != "" {
+	if planDir != "" {
 		if fi, err := os.Stat(planPath); err == nil && fi.Size() > 0 {
 			res.PlanPath = planPath
+			res.Done = func() { os.RemoveAll(planDir) }
+		} else {
+			os.RemoveAll(planDir)
 		}
 	}
 	if runErr != nil {
+		if ctx.Err() == nil && runCtx.Err() != nil {
+			return res, fmt.Errorf("%s command: %w after %s (its process group was killed)", job.Kind, ErrBuildTimeout, e.opts.Timeout)
+		}
 		return res, fmt.Errorf("%s command: %w", job.Kind, runErr)
 	}
 	return res, nil
+}
+
+// run starts command in its own process group and waits for it. The
+// goroutine stays locked to its OS thread from start to end: the
+// parent-death signal is tied to the thread that forked the child, and Go
+// may end a thread that no goroutine is locked to.
+func (e *ExecExecutor) run(ctx context.Context, command string, env []string, out io.Writer, onStart func(ProcessInfo)) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cmd := exec.CommandContext(ctx, "sh", "-c", supervise, "claimdrift-build", command)
+	cmd.Env = env
+	cmd.Dir = e.opts.Dir
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = groupAttr()
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	pgid := cmd.Process.Pid
+	if onStart != nil {
+		onStart(ProcessInfo{Host: e.opts.Host, PGID: pgid, StartTime: procStartTime(pgid)})
+	}
+	err := cmd.Wait()
+	// Whatever the command left running in its group ends with it.
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	return err
+}
+
+// KillProcess implements ProcessKiller: it kills the process group of a
+// build command started on this host, unless its leader's process id now
+// belongs to another process (a different start time), and waits up to
+// five seconds (or ctx) for the group to be gone.
+func (e *ExecExecutor) KillProcess(ctx context.Context, p ProcessInfo) error {
+	if p.PGID <= 1 || p.Host != e.opts.Host {
+		return nil
+	}
+	if st := procStartTime(p.PGID); st != 0 && p.StartTime != 0 && st != p.StartTime {
+		return nil // the id was reused: the old leader is gone; a group id in use is never reused
+	}
+	if err := syscall.Kill(-p.PGID, syscall.SIGKILL); errors.Is(err, syscall.ESRCH) {
+		return nil
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if !groupAlive(p.PGID) {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("process group %d of an earlier build is still there", p.PGID)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // JobEnv returns the CLAIMDRIFT_* variables describing job.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -20,11 +22,18 @@ func TestExecExecutorEnv(t *testing.T) {
 		Parameters: map[string]string{"cpu": "2", "quote": `a"b`}, Owner: "alice", Claimant: "alice",
 	}
 	planDir := t.TempDir()
-	x := reconcile.NewExecExecutor(reconcile.ExecOptions{ClaimCmd: "sh " + repoFile(t, "fixtures/exec/env.sh"), Env: []string{"PATH=" + os.Getenv("PATH")}, PlanDir: planDir})
+	x := reconcile.NewExecExecutor(reconcile.ExecOptions{ClaimCmd: "sh " + repoFile(t, "fixtures/exec/env.sh"), PlanDir: planDir,
+		Env: []string{"PATH=" + os.Getenv("PATH"), "CLAIMDRIFT_DB=postgres://claimdrift:hunter2@db/claimdrift", "CLAIMDRIFT_SECRET_KEY_FILE=/k"}})
 	res, err := x.Run(t.Context(), job)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The plan goes to a fresh private directory of its own.
+	planOut := regexp.MustCompile(`CLAIMDRIFT_PLAN_OUT=(.*)\n`).FindStringSubmatch(res.Log)
+	if planOut == nil || filepath.Dir(filepath.Dir(planOut[1])) != planDir || !strings.HasPrefix(filepath.Base(filepath.Dir(planOut[1])), "claimdrift-claim-") {
+		t.Fatalf("CLAIMDRIFT_PLAN_OUT not in a directory of its own under %s:\n%s", planDir, res.Log)
+	}
+	res.Log = strings.Replace(res.Log, planOut[1], planDir+"/claimdrift-claim-X/plan", 1)
 	want := strings.Join([]string{
 		"CLAIMDRIFT_ACTION=claim",
 		"CLAIMDRIFT_BUILD_ID=00000000-0000-0000-0000-000000000001",
@@ -32,7 +41,7 @@ func TestExecExecutorEnv(t *testing.T) {
 		"CLAIMDRIFT_ORGANIZATION=acme",
 		"CLAIMDRIFT_OWNER=alice",
 		`CLAIMDRIFT_PARAMETERS={"cpu":"2","quote":"a\"b"}`,
-		"CLAIMDRIFT_PLAN_OUT=" + planDir + "/claimdrift-plan-00000000-0000-0000-0000-000000000001",
+		"CLAIMDRIFT_PLAN_OUT=" + planDir + "/claimdrift-claim-X/plan",
 		"CLAIMDRIFT_PRESET=small",
 		"CLAIMDRIFT_PRESET_ID=00000000-0000-0000-0000-000000000003",
 		"CLAIMDRIFT_TEMPLATE=dev",
@@ -48,6 +57,23 @@ func TestExecExecutorEnv(t *testing.T) {
 	}
 	if res.PlanPath != "" {
 		t.Errorf("PlanPath = %q for a command that wrote no plan", res.PlanPath)
+	}
+	if entries, _ := os.ReadDir(planDir); len(entries) != 0 {
+		t.Errorf("plan directory left behind for a command that wrote no plan: %v", entries)
+	}
+}
+
+// TestExecExecutorStripsDatabaseURLs: build commands never see the
+// database URL (with its password) or other credentials claimdrift uses.
+func TestExecExecutorStripsDatabaseURLs(t *testing.T) {
+	x := reconcile.NewExecExecutor(reconcile.ExecOptions{CreateCmd: "env", Env: []string{"PATH=" + os.Getenv("PATH"), "KEEP=me",
+		"CLAIMDRIFT_DB=postgres://claimdrift:hunter2@db/claimdrift", "DATABASE_URL=postgres://u:hunter2@db/x", "PGPASSWORD=hunter2", "PGPASSFILE=/hunter2"}})
+	res, err := x.Run(t.Context(), reconcile.Job{Kind: reconcile.JobCreate, BuildID: uuid.New()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(res.Log, "hunter2") || !strings.Contains(res.Log, "KEEP=me\n") || !strings.Contains(res.Log, "CLAIMDRIFT_ACTION=create\n") {
+		t.Fatalf("build environment:\n%s", res.Log)
 	}
 }
 
@@ -81,6 +107,17 @@ func TestExecExecutorPlanOut(t *testing.T) {
 	want, _ := os.ReadFile(claimPlan(t))
 	if string(got) != string(want) {
 		t.Error("plan file differs")
+	}
+	fi, err := os.Stat(filepath.Dir(res.PlanPath))
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("plan directory: %v %v, want mode 0700", fi.Mode(), err)
+	}
+	if res.Done == nil {
+		t.Fatal("no Done to remove the plan once recorded")
+	}
+	res.Done()
+	if _, err := os.Stat(filepath.Dir(res.PlanPath)); !os.IsNotExist(err) {
+		t.Fatalf("plan directory after Done: %v", err)
 	}
 }
 

@@ -34,6 +34,12 @@ type Job struct {
 	Owner string
 	// Claimant is the user a claim hands the workspace to.
 	Claimant string
+	// OnStart, when set, is called once the build's command runs, with
+	// where it runs (so that a takeover can find it).
+	OnStart func(ProcessInfo)
+
+	stale   *ProcessInfo // takeover: the old build's process, to kill first
+	cleanup bool         // this build cleans up after a canceled one
 }
 
 // JobResult is what a job left behind.
@@ -42,9 +48,13 @@ type JobResult struct {
 	Log string
 	// PlanPath is the plan the job wrote (claims), "" when none.
 	PlanPath string
+	// Done, when set, removes what the job left behind (the plan file and
+	// its private directory); call it once the plan is recorded.
+	Done func()
 }
 
 // Executor carries out builds. A nil error means the build succeeded.
+// When ctx ends, the build's command (all of its processes) is killed.
 type Executor interface {
 	Run(ctx context.Context, job Job) (JobResult, error)
 }

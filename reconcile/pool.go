@@ -39,8 +39,24 @@ type Options struct {
 	// substitutes its loader that also converts binary plans.
 	AnalyzePlan func(ctx context.Context, path string) (*analyzer.Report, error)
 	// Recipients names who hears about a build ("" is the default
-	// transport). Default: one default recipient.
-	Recipients func(BuildContext) []string
+	// transport). Default: one default recipient. An error (the
+	// recipients cannot be read now) fails the write that needed them,
+	// which is retried: a notification is never routed on a guess.
+	Recipients func(BuildContext) ([]string, error)
+	// Lease is how long a build this pool records stays its own without a
+	// renewal (default DefaultLease); it renews every third of it.
+	Lease time.Duration
+	// Owner names this pool in build leases (default host:pid:random).
+	Owner string
+	// Host is this machine's name (default os.Hostname).
+	Host string
+	// StopTimeout bounds the cleanup (delete commands) of builds a
+	// shutdown cancelled (default 10s); what does not finish is left to the
+	// next reconciler through its lease.
+	StopTimeout time.Duration
+	// RecordRetry is how long a failed database write of a build's
+	// outcome or a claim's replacements is retried (default 30s).
+	RecordRetry time.Duration
 }
 
 // Pool runs the prebuild pool: reconcile passes, claims and tracking.
@@ -72,8 +88,24 @@ func NewPool(store Store, exec Executor, opts Options) *Pool {
 		opts.AnalyzePlan = analyzeFile
 	}
 	if opts.Recipients == nil {
-		opts.Recipients = func(BuildContext) []string { return []string{""} }
+		opts.Recipients = func(BuildContext) ([]string, error) { return []string{""}, nil }
 	}
+	if opts.Lease <= 0 {
+		opts.Lease = DefaultLease
+	}
+	if opts.Host == "" {
+		opts.Host = defaultHost()
+	}
+	if opts.Owner == "" {
+		opts.Owner = defaultOwner(opts.Host)
+	}
+	if opts.StopTimeout <= 0 {
+		opts.StopTimeout = 10 * time.Second
+	}
+	if opts.RecordRetry <= 0 {
+		opts.RecordRetry = 30 * time.Second
+	}
+	opts.Policy.Host = opts.Host
 	return &Pool{store: store, exec: exec, opts: opts}
 }
 
@@ -125,9 +157,15 @@ type PassReport struct {
 // planPass turns a snapshot into the pass's writes: every preset's actions
 // (deletes first, creates limited by MaxBuilds), status changes and their
 // notifications.
-func (p *Pool) planPass(snap Snapshot, now time.Time, rep *PassReport) PassWrite {
-	var w PassWrite
+func (p *Pool) planPass(snap Snapshot, now time.Time, rep *PassReport) (PassWrite, error) {
+	w := PassWrite{Lease: p.lease(now)}
 	var deletes, creates []Action
+	for _, b := range snap.StaleClaims {
+		if TakeoverDue(b, now, p.opts.Policy) {
+			w.Takeovers = append(w.Takeovers, Takeover{BuildID: b.BuildID, WorkspaceID: b.WorkspaceID, VersionID: b.VersionID, LeaseUntil: b.Lease.Until, Process: b.Process})
+			rep.Actions = append(rep.Actions, Action{Kind: ActionTakeover, VersionID: b.VersionID, WorkspaceID: b.WorkspaceID, BuildID: b.BuildID, Reason: ReasonLeaseExpired})
+		}
+	}
 	for _, ps := range snap.Presets {
 		plan := CalculateActions(ps, now, p.opts.Policy)
 		rep.Presets = append(rep.Presets, PresetReport{Organization: ps.Template.Organization, Template: ps.Template.Name, Preset: ps.Preset.Name, Plan: plan})
@@ -140,8 +178,9 @@ func (p *Pool) planPass(snap Snapshot, now time.Time, rep *PassReport) PassWrite
 			case ActionCancel:
 				w.Cancels = append(w.Cancels, a.BuildID)
 				rep.Actions = append(rep.Actions, a)
-			case ActionTimeout:
-				w.TimedOut = append(w.TimedOut, a.BuildID)
+			case ActionTakeover:
+				w.Takeovers = append(w.Takeovers, Takeover{BuildID: a.BuildID, WorkspaceID: a.WorkspaceID, PresetID: a.PresetID, VersionID: a.VersionID,
+					LeaseUntil: a.Build.Lease.Until, Process: a.Build.Process, Cleanup: true})
 				rep.Actions = append(rep.Actions, a)
 			}
 		}
@@ -150,7 +189,11 @@ func (p *Pool) planPass(snap Snapshot, now time.Time, rep *PassReport) PassWrite
 			if kind, ok := statusKinds[plan.Status]; ok {
 				n := notify.Notification{Kind: kind, CreatedAt: now, Organization: ps.Template.Organization, TemplateID: ps.Template.ID, Template: ps.Template.Name,
 					VersionID: ps.ActiveVersion.ID, Version: ps.ActiveVersion.Name, PresetID: ps.Preset.ID, Preset: ps.Preset.Name, Reason: plan.StatusReason}
-				for _, r := range p.opts.Recipients(BuildContext{Organization: n.Organization, TemplateID: n.TemplateID, Template: n.Template, VersionID: n.VersionID, Version: n.Version, PresetID: n.PresetID, Preset: n.Preset}) {
+				recips, err := p.opts.Recipients(BuildContext{Organization: n.Organization, TemplateID: n.TemplateID, Template: n.Template, VersionID: n.VersionID, Version: n.Version, PresetID: n.PresetID, Preset: n.Preset})
+				if err != nil {
+					return w, fmt.Errorf("recipients of preset %s: %w", ps.Preset.Name, err)
+				}
+				for _, r := range recips {
 					w.Messages = append(w.Messages, notify.NewMessage(n, r))
 				}
 			}
@@ -176,7 +219,7 @@ func (p *Pool) planPass(snap Snapshot, now time.Time, rep *PassReport) PassWrite
 		w.Creates = append(w.Creates, CreateSpec{PresetID: a.PresetID, TemplateID: ps.Template.ID, VersionID: a.VersionID,
 			WorkspaceName: prebuildName(ps.Template.Name, ps.Preset.Name)})
 	}
-	return w
+	return w, nil
 }
 
 var statusKinds = map[PresetStatus]notify.Kind{
@@ -210,12 +253,17 @@ func (p *Pool) Plan(ctx context.Context) (PassReport, error) {
 	if err != nil {
 		return rep, fmt.Errorf("read pool: %w", err)
 	}
-	p.planPass(snap, now, &rep)
-	return rep, nil
+	_, err = p.planPass(snap, now, &rep)
+	return rep, err
 }
 
-// ReconcileOnce runs one pass: it records the pass's decisions atomically,
-// then runs the builds (deletes first) through the executor.
+// ReconcileOnce runs one pass: it records the pass's decisions atomically
+// (the builds it records are leased to this pool), then runs the builds
+// (deletes first) through the executor, renewing their leases while they
+// run. Builds whose lease ran out are taken over: recorded abandoned, and
+// their workspaces deleted (after making sure a command left on this host
+// is gone). When ctx ends, no further build starts; running ones are
+// killed, recorded canceled and cleaned up within StopTimeout.
 func (p *Pool) ReconcileOnce(ctx context.Context) (PassReport, error) {
 	if p.exec == nil {
 		return PassReport{}, errors.New("reconcile: no executor")
@@ -225,6 +273,7 @@ func (p *Pool) ReconcileOnce(ctx context.Context) (PassReport, error) {
 	rep := PassReport{At: now}
 	var index map[uuid.UUID]*PresetSnapshot
 	var prebuilds map[uuid.UUID]Prebuild
+	var stale map[uuid.UUID]ProcessInfo
 	builds, err := p.store.Pass(ctx, now, p.opts.HistoryLimit, func(snap Snapshot) (PassWrite, error) {
 		rep.Presets, rep.Actions, rep.Deferred = nil, nil, 0
 		index = presetIndex(snap)
@@ -234,7 +283,12 @@ func (p *Pool) ReconcileOnce(ctx context.Context) (PassReport, error) {
 				prebuilds[pb.WorkspaceID] = pb
 			}
 		}
-		return p.planPass(snap, now, &rep), nil
+		w, err := p.planPass(snap, now, &rep)
+		stale = map[uuid.UUID]ProcessInfo{}
+		for _, to := range w.Takeovers {
+			stale[to.WorkspaceID] = to.Process
+		}
+		return w, err
 	})
 	if errors.Is(err, ErrPassLocked) {
 		rep.Locked = true
@@ -246,34 +300,49 @@ func (p *Pool) ReconcileOnce(ctx context.Context) (PassReport, error) {
 	}
 	jobs := make([]Job, len(builds))
 	for i, b := range builds {
-		ps := index[b.PresetID]
-		job := Job{BuildID: b.ID, WorkspaceID: b.WorkspaceID, Owner: PrebuildsOwner, VersionID: b.TemplateVersionID}
-		if ps != nil {
-			job.PresetID, job.Preset, job.Parameters = ps.Preset.ID, ps.Preset.Name, ps.Preset.Parameters
-			job.TemplateID, job.Template, job.Organization = ps.Template.ID, ps.Template.Name, ps.Template.Organization
-			if b.TemplateVersionID == ps.ActiveVersion.ID {
-				job.Version = ps.ActiveVersion.Name
-			}
+		jobs[i] = p.prebuildJob(index, prebuilds, b)
+		if pi, ok := stale[b.WorkspaceID]; ok && b.Transition == TransitionDelete {
+			jobs[i].stale = &pi
 		}
-		job.Kind = JobCreate
-		if b.Transition == TransitionDelete {
-			job.Kind = JobDelete
-			job.WorkspaceName = prebuilds[b.WorkspaceID].Name
-		}
-		jobs[i] = job
 	}
 	rep.Builds = p.runBuilds(ctx, builds, jobs)
 	rep.Duration = time.Since(start)
-	if err := p.store.RecordPassDuration(ctx, rep.Duration, p.opts.Now()); err != nil {
+	if err := p.store.RecordPassDuration(context.WithoutCancel(ctx), rep.Duration, p.opts.Now()); err != nil {
 		p.opts.Logger.WarnContext(ctx, "record pass duration", "error", err.Error())
 	}
 	return rep, nil
 }
 
+// prebuildJob describes a prebuild build for the executor.
+func (p *Pool) prebuildJob(index map[uuid.UUID]*PresetSnapshot, prebuilds map[uuid.UUID]Prebuild, b Build) Job {
+	ps := index[b.PresetID]
+	job := Job{BuildID: b.ID, WorkspaceID: b.WorkspaceID, Owner: PrebuildsOwner, VersionID: b.TemplateVersionID}
+	if ps != nil {
+		job.PresetID, job.Preset, job.Parameters = ps.Preset.ID, ps.Preset.Name, ps.Preset.Parameters
+		job.TemplateID, job.Template, job.Organization = ps.Template.ID, ps.Template.Name, ps.Template.Organization
+		if b.TemplateVersionID == ps.ActiveVersion.ID {
+			job.Version = ps.ActiveVersion.Name
+		}
+	}
+	job.Kind, job.WorkspaceName = JobCreate, b.WorkspaceName
+	if b.Transition == TransitionDelete {
+		job.Kind = JobDelete
+		if pb, ok := prebuilds[b.WorkspaceID]; ok && job.WorkspaceName == "" {
+			job.WorkspaceName = pb.Name
+		}
+	}
+	return job
+}
+
 // runBuilds runs the pass's builds, at most Parallelism at a time, every
-// delete before any create; reports keep the recorded order.
+// delete before any create; reports keep the recorded order, followed by
+// the cleanups of cancelled builds.
 func (p *Pool) runBuilds(ctx context.Context, builds []Build, jobs []Job) []BuildReport {
+	hb := p.startHeartbeat(ctx)
+	defer hb.close()
 	reports := make([]BuildReport, len(builds))
+	var mu sync.Mutex
+	var extra []BuildReport
 	for _, kind := range []JobKind{JobDelete, JobCreate} {
 		sem := make(chan struct{}, p.opts.Parallelism)
 		var wg sync.WaitGroup
@@ -285,38 +354,126 @@ func (p *Pool) runBuilds(ctx context.Context, builds []Build, jobs []Job) []Buil
 			sem <- struct{}{}
 			go func() {
 				defer func() { <-sem; wg.Done() }()
-				reports[i] = p.runBuild(ctx, builds[i], jobs[i])
+				var more []BuildReport
+				reports[i], more = p.runBuild(ctx, hb, builds[i], jobs[i])
+				mu.Lock()
+				extra = append(extra, more...)
+				mu.Unlock()
 			}()
 		}
 		wg.Wait()
 	}
-	return reports
+	return append(reports, extra...)
 }
 
-// runBuild runs one recorded build and records its outcome.
-func (p *Pool) runBuild(ctx context.Context, b Build, job Job) BuildReport {
+// runBuild runs one recorded build and records its outcome; a cancelled
+// build is recorded canceled and its workspace cleaned up (the reports of
+// the cleanup builds are returned too).
+func (p *Pool) runBuild(ctx context.Context, hb *heartbeat, b Build, job Job) (BuildReport, []BuildReport) {
 	br := BuildReport{Kind: job.Kind, BuildID: b.ID, WorkspaceID: b.WorkspaceID, Preset: job.Preset}
 	if job.WorkspaceName == "" {
 		job.WorkspaceName = "prebuild-" + b.WorkspaceID.String()[:8]
 	}
+	if ctx.Err() != nil {
+		// Shutting down: this build never starts (a delete's workspace is
+		// left to the next reconciler, through the cleanup build's lease).
+		job.cleanup = true
+		return p.cancelBuild(ctx, hb, b, job, br, "claimdrift: not started: the reconciler is stopping\n")
+	}
+	if job.stale != nil {
+		if err := p.killStale(ctx, *job.stale); err != nil {
+			br.Status, br.Error = BuildPending, err.Error()
+			p.opts.Logger.ErrorContext(ctx, "takeover: old build command may still run; delete left for the next takeover", "build_id", b.ID.String(), "error", err.Error())
+			return br, nil
+		}
+	}
 	if err := p.store.StartBuild(ctx, b.ID, p.opts.Now()); err != nil {
 		br.Status, br.Error = BuildCanceled, err.Error()
-		return br
+		return br, nil
 	}
-	res, err := p.exec.Run(ctx, job)
+	bctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	hb.hold(b.ID, cancel)
+	defer hb.release(b.ID)
+	job.OnStart = func(pi ProcessInfo) {
+		if err := p.store.SetBuildProcess(context.WithoutCancel(ctx), b.ID, p.opts.Owner, pi); err != nil {
+			p.opts.Logger.WarnContext(ctx, "record build process", "build_id", b.ID.String(), "error", err.Error())
+		}
+	}
+	res, err := p.exec.Run(bctx, job)
+	switch cause := context.Cause(bctx); {
+	case err != nil && errors.Is(cause, ErrLeaseLost):
+		// Someone else holds the build now (or will): its outcome is theirs.
+		br.Status, br.Error = BuildAbandoned, cause.Error()
+		p.opts.Logger.WarnContext(ctx, "build abandoned", "kind", string(job.Kind), "build_id", b.ID.String(), "error", cause.Error())
+		return br, nil
+	case err != nil && (bctx.Err() != nil || errors.Is(err, ErrBuildTimeout)):
+		return p.cancelBuild(ctx, hb, b, job, br, res.Log+"\nclaimdrift: "+err.Error()+"\n")
+	}
 	br.Status = BuildSucceeded
 	if err != nil {
 		br.Status, br.Error = BuildFailed, err.Error()
 	}
 	p.opts.Logger.InfoContext(ctx, "build finished", "kind", string(job.Kind), "build_id", b.ID.String(), "workspace_id", b.WorkspaceID.String(),
 		"preset", job.Preset, "status", string(br.Status))
-	if err := p.store.FinishBuild(context.WithoutCancel(ctx), b.ID, br.Status, res.Log, p.opts.Now()); err != nil {
+	if err := p.retryWrite(ctx, "record build", func(wctx context.Context) error {
+		return p.store.FinishBuild(wctx, b.ID, br.Status, res.Log, p.opts.Now())
+	}); err != nil {
 		br.Error = strings.TrimSpace(br.Error + "; record build: " + err.Error())
 	}
-	return br
+	return br, nil
+}
+
+// cancelBuild records b canceled and runs the cleanup delete the store
+// records for it: at once when the build was stopped by its timeout,
+// within StopTimeout during a shutdown (what does not finish is left to
+// the next reconciler, through the cleanup's lease).
+func (p *Pool) cancelBuild(ctx context.Context, hb *heartbeat, b Build, job Job, br BuildReport, log string) (BuildReport, []BuildReport) {
+	br.Status = BuildCanceled
+	p.opts.Logger.InfoContext(ctx, "build canceled", "kind", string(job.Kind), "build_id", b.ID.String(), "workspace_id", b.WorkspaceID.String(), "preset", job.Preset)
+	var cleanup Build
+	if err := p.retryWrite(ctx, "record canceled build", func(wctx context.Context) error {
+		var err error
+		cleanup, err = p.store.CancelBuild(wctx, b.ID, log, p.opts.Now(), p.lease(p.opts.Now()))
+		return err
+	}); err != nil {
+		br.Error = "record build: " + err.Error()
+		return br, nil
+	}
+	if cleanup.ID == uuid.Nil || job.cleanup {
+		return br, nil
+	}
+	cctx := ctx
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), p.opts.StopTimeout)
+		defer cancel()
+	}
+	del := job
+	del.Kind, del.BuildID, del.stale, del.cleanup = JobDelete, cleanup.ID, nil, true
+	if cleanup.WorkspaceName != "" {
+		del.WorkspaceName = cleanup.WorkspaceName
+	}
+	cr, more := p.runBuild(cctx, hb, cleanup, del)
+	return br, append([]BuildReport{cr}, more...)
+}
+
+// killStale makes sure the process group of a build taken over is gone:
+// on this host through the executor; elsewhere the takeover grace has
+// already passed.
+func (p *Pool) killStale(ctx context.Context, pi ProcessInfo) error {
+	if pi.Host != p.opts.Host || pi.PGID <= 0 {
+		return nil
+	}
+	k, ok := p.exec.(ProcessKiller)
+	if !ok {
+		return nil
+	}
+	return k.KillProcess(ctx, pi)
 }
 
 // Run reconciles every interval until ctx ends; pass errors are logged.
+// It returns once the last pass has recorded and cleaned up its builds.
 func (p *Pool) Run(ctx context.Context, interval time.Duration, each func(PassReport)) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -352,57 +509,115 @@ type ClaimResult struct {
 // ErrNoClaimablePrebuilds when the pool is empty. A failing claim command
 // fails the claim build (the workspace stays the user's) and returns an
 // error with the result.
+//
+// The claim build is leased like a reconciler's builds and renewed while
+// the command runs, so it never stays running for good: when this process
+// dies, a reconciler records it abandoned once the lease runs out. The plan
+// file is kept (in its private directory) until its replacements are
+// recorded; a failed record is retried for RecordRetry and then reported
+// with the path of the kept plan and the command that records it.
 func (p *Pool) Claim(ctx context.Context, user, name string, presetID uuid.UUID) (ClaimResult, error) {
-	c, err := p.store.Claim(ctx, ClaimRequest{PresetID: presetID, User: user, Name: name, Now: p.opts.Now()})
+	now := p.opts.Now()
+	c, err := p.store.Claim(ctx, ClaimRequest{PresetID: presetID, User: user, Name: name, Now: now, Lease: p.lease(now)})
 	if err != nil {
 		return ClaimResult{}, err
 	}
 	res := ClaimResult{Claimed: c, BuildStatus: BuildSucceeded}
+	hb := p.startHeartbeat(ctx)
+	defer hb.close()
 	if err := p.store.StartBuild(ctx, c.Build.ID, p.opts.Now()); err != nil {
-		return res, fmt.Errorf("start claim build: %w", err)
+		return res, fmt.Errorf("start claim build (a reconciler records it abandoned once its lease runs out): %w", err)
 	}
-	var runErr error
+	var runErr, trackErr error
 	if p.exec != nil {
 		job, jerr := p.claimJob(ctx, c, user)
 		if jerr != nil {
 			runErr = jerr
 		} else {
+			// The claim command is not fenced by its lease (hb.hold): a
+			// takeover only records the claim build abandoned, it deletes
+			// nothing, so the user's apply may go on while the database is
+			// unreachable.
+			bctx, cancel := context.WithCancelCause(ctx)
+			job.OnStart = func(pi ProcessInfo) {
+				if err := p.store.SetBuildProcess(context.WithoutCancel(ctx), c.Build.ID, p.opts.Owner, pi); err != nil {
+					p.opts.Logger.WarnContext(ctx, "record claim build process", "build_id", c.Build.ID.String(), "error", err.Error())
+				}
+			}
 			var jr JobResult
-			jr, runErr = p.exec.Run(ctx, job)
+			jr, runErr = p.exec.Run(bctx, job)
+			stopped := bctx.Err() != nil
+			cancel(nil)
 			res.Log = jr.Log
+			switch {
+			case runErr != nil && (stopped || errors.Is(runErr, ErrBuildTimeout)):
+				res.BuildStatus = BuildCanceled
+			case runErr != nil:
+				res.BuildStatus = BuildFailed
+			}
 			// A plan written before the command failed (apply errors)
 			// still says what the claim replaces: track it either way.
 			if jr.PlanPath != "" {
-				if err := p.trackPlan(ctx, c, jr.PlanPath, &res); err != nil {
-					runErr = errors.Join(runErr, err)
-				}
+				trackErr = p.trackPlan(ctx, c, jr, &res)
 			}
 		}
 	}
-	if runErr != nil {
+	if runErr != nil && res.BuildStatus == BuildSucceeded {
 		res.BuildStatus = BuildFailed
+	}
+	if runErr != nil {
 		res.Log += "\nclaimdrift: " + runErr.Error() + "\n"
 	}
-	if err := p.store.FinishBuild(context.WithoutCancel(ctx), c.Build.ID, res.BuildStatus, res.Log, p.opts.Now()); err != nil {
-		return res, fmt.Errorf("record claim build: %w", err)
+	if trackErr != nil {
+		res.Log += "\nclaimdrift: " + trackErr.Error() + "\n"
+	}
+	var recErr error
+	switch res.BuildStatus {
+	case BuildCanceled:
+		recErr = p.retryWrite(ctx, "record canceled claim build", func(wctx context.Context) error {
+			_, err := p.store.CancelBuild(wctx, c.Build.ID, res.Log, p.opts.Now(), Lease{})
+			return err
+		})
+	default:
+		recErr = p.retryWrite(ctx, "record claim build", func(wctx context.Context) error {
+			return p.store.FinishBuild(wctx, c.Build.ID, res.BuildStatus, res.Log, p.opts.Now())
+		})
+	}
+	if recErr != nil {
+		recErr = fmt.Errorf("record claim build %s (a reconciler records it abandoned once its lease of %s runs out): %w", c.Build.ID, p.opts.Lease, recErr)
 	}
 	if runErr != nil {
-		return res, fmt.Errorf("claim build %s failed: %w", c.Build.ID, runErr)
+		runErr = fmt.Errorf("claim build %s %s: %w", c.Build.ID, res.BuildStatus, runErr)
 	}
-	return res, nil
+	return res, errors.Join(runErr, trackErr, recErr)
 }
 
-func (p *Pool) trackPlan(ctx context.Context, c Claimed, path string, res *ClaimResult) error {
-	defer os.Remove(path)
-	report, err := p.opts.AnalyzePlan(ctx, path)
-	if err != nil {
-		return fmt.Errorf("analyze claim plan: %w", err)
+// trackPlan analyzes the plan a claim command wrote and records its
+// replacements, retrying the write; the plan is removed only once recorded.
+func (p *Pool) trackPlan(ctx context.Context, c Claimed, jr JobResult, res *ClaimResult) error {
+	kept := func(err error) error {
+		return fmt.Errorf("%w; the claim plan is kept at %s: record it with `claimdrift track --workspace %s --build %s %s`",
+			err, jr.PlanPath, c.Workspace.ID, c.Build.ID, jr.PlanPath)
 	}
-	tr, err := p.TrackResourceReplacement(ctx, c.Workspace.ID, c.Build.ID, report.Replacements)
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.RecordRetry)
+	report, err := p.opts.AnalyzePlan(actx, jr.PlanPath)
+	cancel()
 	if err != nil {
+		return kept(fmt.Errorf("analyze claim plan: %w", err))
+	}
+	var tr TrackResult
+	err = p.retryWrite(ctx, "record claim replacements", func(wctx context.Context) error {
+		var err error
+		tr, err = p.TrackResourceReplacement(wctx, c.Workspace.ID, c.Build.ID, report.Replacements)
 		return err
+	})
+	if err != nil {
+		return kept(err)
 	}
 	res.Track, res.Replacements = &tr, report.Replacements
+	if jr.Done != nil {
+		jr.Done()
+	}
 	return nil
 }
 
@@ -437,11 +652,11 @@ func (p *Pool) Track(ctx context.Context, req TrackRequest) (TrackResult, error)
 		req.Now = p.opts.Now()
 	}
 	reps := req.Replacements
-	req.Notify = func(bc BuildContext) []notify.Message {
+	req.Notify = func(bc BuildContext) ([]notify.Message, error) {
 		if bc.Stage != StageClaim {
 			// Only claims are news: a prebuild or a user's later build
 			// replacing resources is what Terraform is for.
-			return nil
+			return nil, nil
 		}
 		claimant := bc.Owner
 		if claimant == PrebuildsOwner || claimant == "" {
@@ -450,11 +665,15 @@ func (p *Pool) Track(ctx context.Context, req TrackRequest) (TrackResult, error)
 		n := notify.Notification{Kind: notify.KindResourceReplaced, CreatedAt: req.Now, Organization: bc.Organization,
 			TemplateID: bc.TemplateID, Template: bc.Template, VersionID: bc.VersionID, Version: bc.Version, PresetID: bc.PresetID, Preset: bc.Preset,
 			WorkspaceID: bc.WorkspaceID, Workspace: bc.WorkspaceName, Claimant: claimant, BuildID: bc.BuildID, Replacements: notify.ResourcesFrom(reps)}
+		recips, err := p.opts.Recipients(bc)
+		if err != nil {
+			return nil, fmt.Errorf("notification recipients: %w", err)
+		}
 		var msgs []notify.Message
-		for _, r := range p.opts.Recipients(bc) {
+		for _, r := range recips {
 			msgs = append(msgs, notify.NewMessage(n, r))
 		}
-		return msgs
+		return msgs, nil
 	}
 	res, err := p.store.TrackReplacements(ctx, req)
 	if err != nil {

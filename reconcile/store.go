@@ -36,6 +36,20 @@ type Store interface {
 	// StartBuild moves a pending build to running; ErrNotFound when it is
 	// no longer pending (canceled, or taken by someone else).
 	StartBuild(ctx context.Context, buildID uuid.UUID, now time.Time) error
+	// SetBuildProcess records where an unfinished build's command runs
+	// (host, process group, start time); ErrNotFound when owner no longer
+	// holds the build.
+	SetBuildProcess(ctx context.Context, buildID uuid.UUID, owner string, p ProcessInfo) error
+	// RenewLeases extends to until the lease of every unfinished build
+	// owner holds, and returns the ids of those builds.
+	RenewLeases(ctx context.Context, owner string, until time.Time) ([]uuid.UUID, error)
+	// CancelBuild records an unfinished build canceled (a shutdown or a
+	// timeout stopped it) and, for a prebuild create that started or any
+	// prebuild delete, records in the same transaction a pending delete
+	// build of its workspace held by cleanup, which it returns (zero ID
+	// when none). ErrNotFound when the build is
+	// already finished.
+	CancelBuild(ctx context.Context, buildID uuid.UUID, log string, now time.Time, cleanup Lease) (Build, error)
 	// FinishBuild records how a build ended, with its (bounded) log; a
 	// succeeded delete marks the workspace deleted.
 	FinishBuild(ctx context.Context, buildID uuid.UUID, status BuildStatus, log string, now time.Time) error
@@ -129,10 +143,29 @@ type PassWrite struct {
 	Deletes []DeleteSpec
 	Creates []CreateSpec
 	Cancels []uuid.UUID
-	// TimedOut are unfinished builds to record as failed.
-	TimedOut []uuid.UUID
-	Statuses []StatusChange
-	Messages []notify.Message
+	// Takeovers are unfinished builds whose lease ran out: each is
+	// recorded abandoned (when its lease is still the one observed) and,
+	// with Cleanup, a pending delete of its workspace is recorded.
+	Takeovers []Takeover
+	Statuses  []StatusChange
+	Messages  []notify.Message
+	// Lease is given to every build the pass records.
+	Lease Lease
+}
+
+// Takeover asks Pass to take over an unfinished build whose lease ran out.
+type Takeover struct {
+	BuildID     uuid.UUID
+	WorkspaceID uuid.UUID
+	PresetID    uuid.UUID
+	VersionID   uuid.UUID
+	// LeaseUntil is the lease observed in the snapshot; a build renewed
+	// since is left alone.
+	LeaseUntil time.Time
+	// Cleanup records a pending delete build for the workspace.
+	Cleanup bool
+	// Process is where the old build ran, for the cleanup's runner.
+	Process ProcessInfo
 }
 
 // ClaimRequest asks for one prebuild of a preset.
@@ -142,6 +175,8 @@ type ClaimRequest struct {
 	// Name is the workspace's new name; "" keeps a generated one.
 	Name string
 	Now  time.Time
+	// Lease is given to the claim build.
+	Lease Lease
 }
 
 // Claimed is the result of a claim: the workspace now owned by the user
@@ -181,8 +216,9 @@ type TrackRequest struct {
 	Replacements []analyzer.Replacement
 	Now          time.Time
 	// Notify returns the messages to queue when the build is tracked for
-	// the first time with at least one replacement.
-	Notify func(BuildContext) []notify.Message
+	// the first time with at least one replacement; an error aborts the
+	// whole record (nothing is tracked, so a retry notifies).
+	Notify func(BuildContext) ([]notify.Message, error)
 }
 
 // TrackResult is what TrackReplacements did.

@@ -120,7 +120,13 @@ const (
 	BuildRunning   BuildStatus = "running"
 	BuildSucceeded BuildStatus = "succeeded"
 	BuildFailed    BuildStatus = "failed"
-	BuildCanceled  BuildStatus = "canceled"
+	// BuildCanceled: stopped by a shutdown or a timeout (the command's
+	// process group was killed); its workspace is cleaned up.
+	BuildCanceled BuildStatus = "canceled"
+	// BuildAbandoned: its reconciler stopped renewing the build's lease;
+	// another one took it over and cleaned up. Like canceled, it does not
+	// count toward backoff or the failure limit.
+	BuildAbandoned BuildStatus = "abandoned"
 )
 
 // InProgress reports whether the build has not finished.
@@ -153,8 +159,11 @@ type Workspace struct {
 
 // Build is one run of Terraform against a workspace.
 type Build struct {
-	ID                uuid.UUID
-	WorkspaceID       uuid.UUID
+	ID          uuid.UUID
+	WorkspaceID uuid.UUID
+	// WorkspaceName is the workspace's name when the build was recorded
+	// (set on builds the store returns from Pass, Claim and CancelBuild).
+	WorkspaceName     string
 	Number            int
 	TemplateVersionID uuid.UUID
 	PresetID          uuid.UUID // uuid.Nil when none
@@ -167,4 +176,27 @@ type Build struct {
 	CreatedAt   time.Time
 	StartedAt   time.Time
 	CompletedAt time.Time
+	// Lease names who runs the unfinished build and until when.
+	Lease Lease
+	// Process is the build command's process group, once started.
+	Process ProcessInfo
+}
+
+// Lease is a claim on an unfinished build: Owner (a reconciler or claimer
+// process) runs it and renews Until while it does. A build whose lease ran
+// out belongs to nobody: the next reconciler takes it over.
+type Lease struct {
+	Owner string
+	// Host is the owner's host; stored as the build's Process.Host.
+	Host  string
+	Until time.Time
+}
+
+// ProcessInfo says where a build command runs: the host, its process
+// group and the group leader's start time (clock ticks since boot, from
+// /proc), which tells the group apart from a later one with the same id.
+type ProcessInfo struct {
+	Host      string
+	PGID      int
+	StartTime int64
 }

@@ -112,13 +112,13 @@ func (o *dispatchOptions) newDispatcher(ps poolStore, log *slog.Logger) (*notify
 // notifyRecipients is the reconcile.Options.Recipients of long-running
 // and tracking commands: the template's recipients, else its
 // organization's, else the defaults, else the log with a warning.
-func notifyRecipients(ctx context.Context, s poolStore, log *slog.Logger) func(reconcile.BuildContext) []string {
+func notifyRecipients(ctx context.Context, s poolStore, log *slog.Logger) func(reconcile.BuildContext) ([]string, error) {
 	lister, ok := s.(notify.RecipientLister)
 	if !ok {
 		return nil
 	}
 	resolver := notify.NewResolver(lister, log)
-	return func(bc reconcile.BuildContext) []string {
+	return func(bc reconcile.BuildContext) ([]string, error) {
 		return resolver.Keys(ctx, notify.RecipientTarget{TemplateID: bc.TemplateID, Template: bc.Template, Organization: bc.Organization})
 	}
 }

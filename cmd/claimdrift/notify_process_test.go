@@ -255,3 +255,68 @@ func openTestStore(t *testing.T, db string) notifyStore {
 	}
 	return ns
 }
+
+// TestNotifyDispatchSIGTERMRecordsSend stops a real dispatcher with
+// SIGTERM while a webhook send is in flight; the receiver answers 2xx
+// after the signal: the dispatcher records the delivery and exits 0, and a
+// dispatcher started after the lease ran out sends nothing again.
+func TestNotifyDispatchSIGTERMRecordsSend(t *testing.T) {
+	bin := buildBinary(t)
+	db := filepath.Join(t.TempDir(), "claimdrift.db")
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secretFile, []byte("k3y\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rc := &sigkillReceiver{t: t, secret: []byte("k3y"), blockAt: 1, blocked: make(chan struct{}), release: make(chan struct{})}
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	if r := runCLI(t, "", nil, "--db", db, "admins", "add", "--default", "--webhook", srv.URL+"/hook", "--secret-file", secretFile); r.code != 0 {
+		t.Fatalf("admins add: %d %s", r.code, r.stderr)
+	}
+	queueMessages(t, db, 1)
+	var logs bytes.Buffer
+	dispatch := func(args ...string) *exec.Cmd {
+		cmd := exec.Command(bin, append([]string{"--db", db, "notify", "dispatch", "--lease", "2s", "--send-timeout", "1s", "--interval", "100ms"}, args...)...)
+		cmd.Stdout, cmd.Stderr = &logs, &logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	cmd := dispatch()
+	select {
+	case <-rc.blocked:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("no delivery within 30s:\n%s", logs.String())
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	close(rc.release) // the receiver answers 200 after the signal
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("dispatcher after SIGTERM: %v\n%s", err, logs.String())
+		}
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("dispatcher still running 10s after SIGTERM:\n%s", logs.String())
+	}
+	if n := countDelivered(t, db); n != 1 {
+		t.Fatalf("%d deliveries recorded, want the one the receiver answered\n%s", n, logs.String())
+	}
+	time.Sleep(2500 * time.Millisecond) // the lease runs out
+	again := dispatch("--once")
+	if err := again.Wait(); err != nil {
+		t.Fatalf("second dispatcher: %v\n%s", err, logs.String())
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if len(rc.deliveries) != 1 || len(rc.bad) != 0 {
+		t.Fatalf("receiver got %d requests (%v), want 1", len(rc.deliveries), rc.bad)
+	}
+}

@@ -55,7 +55,7 @@ func runClaim(ctx context.Context, o *claimOptions, io ioStreams, g *globalOptio
 			return err
 		}
 		log := logger(io)
-		pool := reconcile.NewPool(s, x, reconcile.Options{Logger: log, AnalyzePlan: o.exec.analyzePlan(io), Recipients: notifyRecipients(ctx, s, log)})
+		pool := reconcile.NewPool(s, x, reconcile.Options{Logger: log, AnalyzePlan: o.exec.analyzePlan(io), Recipients: notifyRecipients(ctx, s, log), RecordRetry: o.exec.recordRetry})
 		res, err := pool.Claim(ctx, o.user, o.name, pi.Preset.ID)
 		if errors.Is(err, reconcile.ErrNoClaimablePrebuilds) {
 			return fmt.Errorf("preset %s of template %s has no ready prebuild to claim (see `claimdrift status`)", pi.Preset.Name, pi.Template.Name)

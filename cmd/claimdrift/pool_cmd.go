@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -100,7 +101,8 @@ type policyOptions struct {
 	backoff         time.Duration
 	backoffLookback time.Duration
 	failureLimit    int
-	staleAfter      time.Duration
+	lease           time.Duration
+	takeoverGrace   time.Duration
 }
 
 func addPolicyFlags(cmd *cobra.Command, o *policyOptions) {
@@ -112,7 +114,10 @@ func addPolicyFlags(cmd *cobra.Command, o *policyOptions) {
 	f.DurationVar(&o.backoff, "backoff", d.BackoffInterval, "delay added per recent consecutive failed create (linear backoff)")
 	f.DurationVar(&o.backoffLookback, "backoff-lookback", d.BackoffLookback, "failures older than this do not delay creation")
 	f.IntVar(&o.failureLimit, "failure-limit", d.HardLimit, "consecutive failed creates that stop a preset until `preset resume` (0: no limit)")
-	f.DurationVar(&o.staleAfter, "stale-build-after", d.BuildTimeout, "record unfinished builds older than this as failed (their reconciler died; 0: never)")
+	f.DurationVar(&o.lease, "build-lease", reconcile.DefaultLease, "a build whose runner stopped renewing its lease this long ago is taken over: recorded abandoned, its workspace deleted, recreated as needed")
+	f.DurationVar(&o.takeoverGrace, "takeover-grace", d.TakeoverGrace, "extra wait before taking over a build that ran on another host (its reconciler's time to kill it, plus clock skew)")
+	f.DurationVar(&o.lease, "stale-build-after", reconcile.DefaultLease, "deprecated alias of --build-lease")
+	_ = f.MarkDeprecated("stale-build-after", "use --build-lease")
 }
 
 func (o *policyOptions) policy() (reconcile.Policy, error) {
@@ -123,8 +128,9 @@ func (o *policyOptions) policy() (reconcile.Policy, error) {
 		BackoffInterval:      o.backoff,
 		BackoffLookback:      o.backoffLookback,
 		HardLimit:            o.failureLimit,
-		BuildTimeout:         o.staleAfter,
+		TakeoverGrace:        o.takeoverGrace,
 	}
+	p.Host, _ = os.Hostname() // as the reconciler's pool sets it, so that status agrees
 	switch {
 	case p.OnReplacement != reconcile.OnReplacementReport && p.OnReplacement != reconcile.OnReplacementPause:
 		return p, usageError{fmt.Errorf("--on-replacement %q: want report or pause", o.onReplacement)}
@@ -132,8 +138,10 @@ func (o *policyOptions) policy() (reconcile.Policy, error) {
 		return p, usageError{fmt.Errorf("--replacement-threshold %d of --replacement-window %d: want 1 <= threshold <= window", p.ReplacementThreshold, p.ReplacementWindow)}
 	case p.ReplacementWindow > reconcile.DefaultHistoryLimit || p.HardLimit > reconcile.DefaultHistoryLimit:
 		return p, usageError{fmt.Errorf("--replacement-window and --failure-limit are at most %d", reconcile.DefaultHistoryLimit)}
-	case p.BackoffInterval < 0 || p.BackoffLookback < 0 || p.HardLimit < 0 || p.BuildTimeout < 0:
-		return p, usageError{errors.New("--backoff, --backoff-lookback, --failure-limit and --stale-build-after must not be negative")}
+	case p.BackoffInterval < 0 || p.BackoffLookback < 0 || p.HardLimit < 0 || p.TakeoverGrace < 0:
+		return p, usageError{errors.New("--backoff, --backoff-lookback, --failure-limit and --takeover-grace must not be negative")}
+	case o.lease < 300*time.Millisecond:
+		return p, usageError{fmt.Errorf("--build-lease %s: want at least 300ms", o.lease)}
 	}
 	return p, nil
 }

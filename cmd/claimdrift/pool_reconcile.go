@@ -21,6 +21,7 @@ type execOptions struct {
 	executor                       string
 	createCmd, deleteCmd, claimCmd string
 	timeout                        time.Duration
+	recordRetry                    time.Duration
 	src                            planSource
 }
 
@@ -32,7 +33,8 @@ func addExecFlags(cmd *cobra.Command, o *execOptions, withBuildCmds bool) {
 		f.StringVar(&o.deleteCmd, "delete-cmd", "", "shell command that deletes a prebuild")
 	}
 	f.StringVar(&o.claimCmd, "claim-cmd", "", "shell command run for a claim; a plan it writes to $CLAIMDRIFT_PLAN_OUT is analyzed and tracked")
-	f.DurationVar(&o.timeout, "build-timeout", 30*time.Minute, "give up on a build command after this long")
+	f.DurationVar(&o.timeout, "build-timeout", 30*time.Minute, "give up on a build command after this long: its process group is killed and the build recorded canceled")
+	f.DurationVar(&o.recordRetry, "record-retry", 30*time.Second, "how long a failed database write of a build's outcome (or a claim's replacements) is retried")
 	f.StringVar(&o.src.terraform, "terraform", "", "terraform or tofu binary to show a binary claim plan with")
 	f.StringVar(&o.src.chdir, "chdir", "", "working directory for 'terraform show' of a binary claim plan")
 }
@@ -40,6 +42,9 @@ func addExecFlags(cmd *cobra.Command, o *execOptions, withBuildCmds bool) {
 func (o *execOptions) executorFor() (*reconcile.ExecExecutor, error) {
 	if o.executor != "" && o.executor != "exec" {
 		return nil, usageError{fmt.Errorf("--executor %q: only exec is available", o.executor)}
+	}
+	if o.timeout < 0 || o.recordRetry < 0 {
+		return nil, usageError{errors.New("--build-timeout and --record-retry must not be negative")}
 	}
 	return reconcile.NewExecExecutor(reconcile.ExecOptions{CreateCmd: o.createCmd, DeleteCmd: o.deleteCmd, ClaimCmd: o.claimCmd, Timeout: o.timeout}), nil
 }
@@ -58,6 +63,7 @@ type reconcileOptions struct {
 	interval     time.Duration
 	maxBuilds    int
 	parallel     int
+	stopTimeout  time.Duration
 	notifyVia    string
 	dispatch     dispatchOptions
 	policy       policyOptions
@@ -75,6 +81,16 @@ its schedules, TTL expiry, inactive template versions, failure backoff and
 limit, replacement-prone presets), records the decisions atomically and
 runs the builds, deletes first, at most --max-builds per pass. Several
 reconcilers may share one database: they never create more than desired.
+
+Builds are leased (--build-lease): a reconciler renews the leases of the
+builds it runs; a build whose lease ran out (its reconciler died) is taken
+over by the next pass of any reconciler: recorded abandoned (no failure),
+its workspace deleted (the command's process group killed first when it
+ran on this host; after --takeover-grace when it ran on another), and
+recreated as needed. Build commands run in their own process group, which
+dies with the reconciler. On SIGTERM/SIGINT no build starts; running ones
+are killed, recorded canceled and deleted (within --stop-timeout), then
+the command exits 0. Delete commands must be idempotent.
 
 Build commands get the job in CLAIMDRIFT_* variables: ACTION, TRANSITION,
 BUILD_ID, WORKSPACE_ID, WORKSPACE_NAME, PRESET, PRESET_ID, TEMPLATE,
@@ -98,6 +114,7 @@ left for a separate "claimdrift notify dispatch" (--notify none).`,
 	f.DurationVar(&o.interval, "interval", time.Minute, "time between passes")
 	f.IntVar(&o.maxBuilds, "max-builds", 0, "start at most this many builds per pass, deletes first (0: no limit)")
 	f.IntVar(&o.parallel, "parallel", 4, "run at most this many builds of a pass at once (deletes before creates)")
+	f.DurationVar(&o.stopTimeout, "stop-timeout", 10*time.Second, "on SIGTERM/SIGINT, how long the delete commands cleaning up canceled builds may run before exit (the rest is left to the next reconciler)")
 	f.StringVar(&o.notifyVia, "notify", "deliver", "deliver queued notifications while reconciling (deliver; log is the same), or leave them to `notify dispatch` (none)")
 	addPolicyFlags(cmd, &o.policy)
 	addDispatchFlags(cmd, &o.dispatch)
@@ -112,8 +129,8 @@ func runReconcile(ctx context.Context, o *reconcileOptions, io ioStreams, g *glo
 	if o.notifyVia != "deliver" && o.notifyVia != "log" && o.notifyVia != "none" {
 		return usageError{fmt.Errorf("--notify %q: want deliver or none", o.notifyVia)}
 	}
-	if o.maxBuilds < 0 || o.interval <= 0 || o.parallel < 1 {
-		return usageError{errors.New("--max-builds must not be negative, --interval and --parallel must be positive")}
+	if o.maxBuilds < 0 || o.interval <= 0 || o.parallel < 1 || o.stopTimeout <= 0 {
+		return usageError{errors.New("--max-builds must not be negative, --interval, --parallel and --stop-timeout must be positive")}
 	}
 	pol, err := o.policy.policy()
 	if err != nil {
@@ -129,7 +146,7 @@ func runReconcile(ctx context.Context, o *reconcileOptions, io ioStreams, g *glo
 	log := logger(io)
 	return withStore(ctx, io, g, func(s poolStore) error {
 		pool := reconcile.NewPool(s, x, reconcile.Options{Policy: pol, MaxBuilds: o.maxBuilds, Parallelism: o.parallel, Logger: log, AnalyzePlan: o.exec.analyzePlan(io),
-			Recipients: notifyRecipients(ctx, s, log)})
+			Recipients: notifyRecipients(ctx, s, log), Lease: o.policy.lease, StopTimeout: o.stopTimeout, RecordRetry: o.exec.recordRetry})
 		if o.dryRun {
 			rep, err := pool.Plan(ctx)
 			if err != nil {
@@ -243,7 +260,7 @@ func writePassReport(io ioStreams, format string, rep reconcile.PassReport, dryR
 		switch a.Kind {
 		case reconcile.ActionDelete:
 			target = a.WorkspaceID.String()
-		case reconcile.ActionCancel:
+		case reconcile.ActionCancel, reconcile.ActionTakeover:
 			target = a.BuildID.String()
 		}
 		fmt.Fprintln(tw, row("  "+string(a.Kind), names[a.PresetID.String()], a.Reason, target))

@@ -45,6 +45,7 @@ func RunNotify(t *testing.T, newDB NewNotifyDB) {
 		{"RetryDeadMessage", testRetryDead},
 		{"WebhookExactlyOnceTwoDispatchers", testWebhookExactlyOnce},
 		{"SlowReceiverDelaysOnlyItsOwn", testSlowReceiverIsolated},
+		{"DispatcherRecordsSendOnShutdown", testDispatcherRecordsSendOnShutdown},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,7 +126,7 @@ func testRecipientFanOut(t *testing.T, open func() NotifyStore) {
 	s := open()
 	res, p := seed(t, s, 0)
 	resolver := notify.NewResolver(s, nil)
-	pool := reconcile.NewPool(s, nil, reconcile.Options{Now: func() time.Time { return T0 }, Recipients: func(bc reconcile.BuildContext) []string {
+	pool := reconcile.NewPool(s, nil, reconcile.Options{Now: func() time.Time { return T0 }, Recipients: func(bc reconcile.BuildContext) ([]string, error) {
 		return resolver.Keys(context.Background(), notify.RecipientTarget{TemplateID: bc.TemplateID, Template: bc.Template, Organization: bc.Organization})
 	}})
 	track := func() reconcile.TrackResult {
@@ -408,4 +409,30 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// testDispatcherRecordsSendOnShutdown: a shutdown (ctx cancelled) while a
+// send succeeds still records the delivery, so the message is never sent
+// again once its lease runs out.
+func testDispatcherRecordsSendOnShutdown(t *testing.T, open func() NotifyStore) {
+	s := open()
+	n := notify.Notification{Kind: notify.KindPresetHardLimited, CreatedAt: T0, Template: "tpl", PresetID: uuid.New()}
+	if err := s.Enqueue(ctx(t), []notify.Message{notify.NewMessage(n, "")}); err != nil {
+		t.Fatal(err)
+	}
+	dctx, stop := context.WithCancel(ctx(t))
+	defer stop()
+	sent := 0
+	d := notify.NewDispatcher(s, notify.TransportFunc(func(context.Context, notify.Message) error {
+		sent++
+		stop() // SIGTERM arrives while the receiver answers 2xx
+		return nil
+	}), notify.DispatcherOptions{Now: func() time.Time { return T0 }, Lease: time.Minute})
+	res, _ := d.DrainOnce(dctx)
+	if sent != 1 || res.Delivered != 1 {
+		t.Fatalf("sent %d, recorded %d deliveries", sent, res.Delivered)
+	}
+	if again, err := s.ClaimDue(ctx(t), "next", T0.Add(time.Hour), time.Minute, 10); err != nil || len(again) != 0 {
+		t.Fatalf("after the lease ran out, due again: %d (%v): the delivery was not recorded", len(again), err)
+	}
 }

@@ -40,7 +40,8 @@ func Run(t *testing.T, newDB NewDB) {
 		{"ImportTemplate", testImportTemplate},
 		{"SavePreset", testSavePreset},
 		{"PassCreatesAndBuildsFinish", testPass},
-		{"TimedOutBuild", testTimedOutBuild},
+		{"LeaseTakeover", testLeaseTakeover},
+		{"CancelBuild", testCancelBuild},
 		{"ResumePreset", testResumePreset},
 		{"Claim", testClaim},
 		{"ConcurrentClaims", testConcurrentClaims},
@@ -268,29 +269,146 @@ func testPass(t *testing.T, open func() Store) {
 	}
 }
 
-func testTimedOutBuild(t *testing.T, open func() Store) {
+// testLeaseTakeover: builds carry the lease of the pass that recorded
+// them; the holder renews it and records where its command runs; once it
+// runs out, a takeover records the build abandoned (not failed: no
+// failure counted) and a delete of its workspace held by the new owner; a
+// lease renewed since the snapshot is left alone; the old holder's late
+// report is refused.
+func testLeaseTakeover(t *testing.T, open func() Store) {
 	s := open()
 	_, p := seed(t, s, 1)
-	builds, err := s.Pass(ctx(t), T0, 20, func(snap reconcile.Snapshot) (reconcile.PassWrite, error) { return planAll(snap, T0), nil })
+	a := reconcile.Lease{Owner: "a", Host: "h1", Until: T0.Add(30 * time.Second)}
+	builds, err := s.Pass(ctx(t), T0, 20, func(snap reconcile.Snapshot) (reconcile.PassWrite, error) {
+		w := planAll(snap, T0)
+		w.Lease = a
+		return w, nil
+	})
+	if err != nil || len(builds) != 1 {
+		t.Fatalf("pass: %v %v", builds, err)
+	}
+	b := builds[0]
+	if err := s.StartBuild(ctx(t), b.ID, T0); err != nil {
+		t.Fatal(err)
+	}
+	proc := reconcile.ProcessInfo{Host: "h1", PGID: 4242, StartTime: 987654}
+	if err := s.SetBuildProcess(ctx(t), b.ID, "a", proc); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetBuildProcess(ctx(t), b.ID, "b", proc); !errors.Is(err, reconcile.ErrNotFound) {
+		t.Fatalf("process recorded by a non-holder: %v", err)
+	}
+	ps := presetSnap(t, s, T0.Add(10*time.Second), p.ID)
+	if len(ps.InProgress) != 1 || ps.InProgress[0].Lease.Owner != "a" || !ps.InProgress[0].Lease.Until.Equal(a.Until) || ps.InProgress[0].Process != proc {
+		t.Fatalf("in progress: %+v", ps.InProgress)
+	}
+	held, err := s.RenewLeases(ctx(t), "a", T0.Add(time.Minute))
+	if err != nil || len(held) != 1 || held[0] != b.ID {
+		t.Fatalf("renew: %v %v", held, err)
+	}
+	if held, err := s.RenewLeases(ctx(t), "nobody", T0.Add(time.Minute)); err != nil || len(held) != 0 {
+		t.Fatalf("renew by nobody: %v %v", held, err)
+	}
+	ps = presetSnap(t, s, T0.Add(2*time.Minute), p.ID)
+	ip := ps.InProgress[0]
+	if !ip.Lease.Until.Equal(T0.Add(time.Minute)) {
+		t.Fatalf("renewed lease until %s", ip.Lease.Until)
+	}
+	takeover := func(leaseUntil time.Time) []reconcile.Build {
+		t.Helper()
+		got, err := s.Pass(ctx(t), T0.Add(2*time.Minute), 20, func(reconcile.Snapshot) (reconcile.PassWrite, error) {
+			return reconcile.PassWrite{Lease: reconcile.Lease{Owner: "b", Host: "h2", Until: T0.Add(3 * time.Minute)},
+				Takeovers: []reconcile.Takeover{{BuildID: b.ID, WorkspaceID: b.WorkspaceID, PresetID: p.ID, VersionID: b.TemplateVersionID, LeaseUntil: leaseUntil, Cleanup: true}}}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := takeover(T0.Add(30 * time.Second)); len(got) != 0 {
+		t.Fatalf("a takeover of a lease renewed since recorded %v", got)
+	}
+	got := takeover(ip.Lease.Until)
+	if len(got) != 1 || got[0].Transition != reconcile.TransitionDelete || got[0].WorkspaceID != b.WorkspaceID || got[0].Lease.Owner != "b" {
+		t.Fatalf("takeover recorded %+v", got)
+	}
+	ps = presetSnap(t, s, T0.Add(2*time.Minute), p.ID)
+	if len(ps.InProgress) != 1 || ps.InProgress[0].BuildID != got[0].ID || ps.InProgress[0].Lease.Owner != "b" || ps.InProgress[0].Process.Host != "h2" || len(ps.Creates) != 0 {
+		t.Fatalf("after takeover: in progress %+v creates %+v", ps.InProgress, ps.Creates)
+	}
+	if held, _ := s.RenewLeases(ctx(t), "a", T0.Add(5*time.Minute)); len(held) != 0 {
+		t.Fatalf("old holder still holds %v", held)
+	}
+	if err := s.FinishBuild(ctx(t), b.ID, reconcile.BuildSucceeded, "", T0.Add(2*time.Minute)); !errors.Is(err, reconcile.ErrNotFound) {
+		t.Fatalf("finishing an abandoned build: %v", err)
+	}
+	counters, err := s.Counters(ctx(t))
+	if err != nil || len(counters) != 1 || counters[0].Failed != 0 || counters[0].Created != 0 {
+		t.Fatalf("counters after takeover: %+v %v", counters, err)
+	}
+
+	// A claim build whose claimer died shows up once its lease ran out.
+	if err := s.StartBuild(ctx(t), got[0].ID, T0.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishBuild(ctx(t), got[0].ID, reconcile.BuildSucceeded, "", T0.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	fill(t, s, T0.Add(3*time.Minute), reconcile.BuildSucceeded)
+	c, err := s.Claim(ctx(t), reconcile.ClaimRequest{PresetID: p.ID, User: "alice", Now: T0.Add(4 * time.Minute),
+		Lease: reconcile.Lease{Owner: "claimer", Host: "h3", Until: T0.Add(5 * time.Minute)}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if snap, err := s.Snapshot(ctx(t), T0.Add(4*time.Minute), 20); err != nil || len(snap.StaleClaims) != 0 {
+		t.Fatalf("stale claims before the lease ran out: %+v %v", snap.StaleClaims, err)
+	}
+	snap, err := s.Snapshot(ctx(t), T0.Add(6*time.Minute), 20)
+	if err != nil || len(snap.StaleClaims) != 1 || snap.StaleClaims[0].BuildID != c.Build.ID || snap.StaleClaims[0].Lease.Owner != "claimer" {
+		t.Fatalf("stale claims: %+v %v", snap.StaleClaims, err)
+	}
+	claimed, err := s.Pass(ctx(t), T0.Add(6*time.Minute), 20, func(reconcile.Snapshot) (reconcile.PassWrite, error) {
+		return reconcile.PassWrite{Takeovers: []reconcile.Takeover{{BuildID: c.Build.ID, WorkspaceID: c.Workspace.ID, LeaseUntil: T0.Add(5 * time.Minute)}}}, nil
+	})
+	if err != nil || len(claimed) != 0 {
+		t.Fatalf("claim takeover: %v %v", claimed, err)
+	}
+	if snap, _ := s.Snapshot(ctx(t), T0.Add(7*time.Minute), 20); len(snap.StaleClaims) != 0 {
+		t.Fatalf("claim still unfinished after takeover: %+v", snap.StaleClaims)
+	}
+}
+
+// testCancelBuild: a canceled running create gets a pending delete of its
+// workspace, held by the given lease; a create that never started needs
+// none; a canceled delete gets another delete.
+func testCancelBuild(t *testing.T, open func() Store) {
+	s := open()
+	_, p := seed(t, s, 2)
+	builds, err := s.Pass(ctx(t), T0, 20, func(snap reconcile.Snapshot) (reconcile.PassWrite, error) { return planAll(snap, T0), nil })
+	if err != nil || len(builds) != 2 {
+		t.Fatalf("pass: %v %v", builds, err)
 	}
 	if err := s.StartBuild(ctx(t), builds[0].ID, T0); err != nil {
 		t.Fatal(err)
 	}
-	later := T0.Add(3 * time.Hour)
-	if _, err := s.Pass(ctx(t), later, 20, func(snap reconcile.Snapshot) (reconcile.PassWrite, error) {
-		return reconcile.PassWrite{TimedOut: []uuid.UUID{builds[0].ID}}, nil
-	}); err != nil {
-		t.Fatal(err)
+	lease := reconcile.Lease{Owner: "me", Host: "h", Until: T0.Add(time.Minute)}
+	del, err := s.CancelBuild(ctx(t), builds[0].ID, "stopped", T0, lease)
+	if err != nil || del.ID == uuid.Nil || del.Transition != reconcile.TransitionDelete || del.WorkspaceID != builds[0].WorkspaceID || del.Status != reconcile.BuildPending || del.Lease != lease {
+		t.Fatalf("cancel running create: %+v %v", del, err)
 	}
-	ps := presetSnap(t, s, later, p.ID)
-	if len(ps.InProgress) != 0 || len(ps.Creates) != 1 || ps.Creates[0].Status != reconcile.BuildFailed || !ps.Creates[0].CompletedAt.Equal(later) {
-		t.Fatalf("after timeout: in progress %+v creates %+v", ps.InProgress, ps.Creates)
+	if none, err := s.CancelBuild(ctx(t), builds[1].ID, "stopped", T0, lease); err != nil || none.ID != uuid.Nil {
+		t.Fatalf("cancel pending create: %+v %v", none, err)
 	}
-	// The dead reconciler's late report is refused.
-	if err := s.FinishBuild(ctx(t), builds[0].ID, reconcile.BuildSucceeded, "", later); !errors.Is(err, reconcile.ErrNotFound) {
-		t.Fatalf("finishing a timed-out build: %v", err)
+	if _, err := s.CancelBuild(ctx(t), builds[1].ID, "again", T0, lease); !errors.Is(err, reconcile.ErrNotFound) {
+		t.Fatalf("cancel a finished build: %v", err)
+	}
+	again, err := s.CancelBuild(ctx(t), del.ID, "stopped", T0, lease)
+	if err != nil || again.Transition != reconcile.TransitionDelete || again.WorkspaceID != del.WorkspaceID {
+		t.Fatalf("cancel pending delete: %+v %v", again, err)
+	}
+	ps := presetSnap(t, s, T0, p.ID)
+	if len(ps.InProgress) != 1 || ps.InProgress[0].BuildID != again.ID || len(ps.Creates) != 0 {
+		t.Fatalf("after cancels: in progress %+v, creates %+v (canceled builds are no failures)", ps.InProgress, ps.Creates)
 	}
 }
 
@@ -450,11 +568,11 @@ func sampleReplacements() []analyzer.Replacement {
 	}
 }
 
-func notifyFor(reps []analyzer.Replacement) func(reconcile.BuildContext) []notify.Message {
-	return func(bc reconcile.BuildContext) []notify.Message {
+func notifyFor(reps []analyzer.Replacement) func(reconcile.BuildContext) ([]notify.Message, error) {
+	return func(bc reconcile.BuildContext) ([]notify.Message, error) {
 		n := notify.Notification{Kind: notify.KindResourceReplaced, CreatedAt: T0, Organization: bc.Organization, Template: bc.Template, Version: bc.Version,
 			Preset: bc.Preset, WorkspaceID: bc.WorkspaceID, Workspace: bc.WorkspaceName, Claimant: bc.Owner, BuildID: bc.BuildID, Replacements: notify.ResourcesFrom(reps)}
-		return []notify.Message{notify.NewMessage(n, "")}
+		return []notify.Message{notify.NewMessage(n, "")}, nil
 	}
 }
 

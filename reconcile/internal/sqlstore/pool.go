@@ -86,7 +86,7 @@ func (s *Store) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// snapshot reads every pool with five queries, whatever the number of presets.
+// snapshot reads every pool with six queries, whatever the number of presets.
 func (s *Store) snapshot(ctx context.Context, q querier, now time.Time, limit int) (reconcile.Snapshot, error) {
 	snap := reconcile.Snapshot{Now: now}
 	index := map[uuid.UUID]int{}
@@ -159,23 +159,55 @@ func (s *Store) snapshot(ctx context.Context, q querier, now time.Time, limit in
 		return snap, err
 	}
 
-	// 3. Unfinished prebuild builds.
-	rows, err = q.QueryContext(ctx, `SELECT b.preset_id, b.id, b.workspace_id, b.template_version_id, b.transition, b.status, b.created_at
-		FROM builds b WHERE b.stage = 'prebuild' AND b.status IN ('pending', 'running')
-		ORDER BY b.created_at, b.id`)
+	// 2b. Prebuild workspaces whose last build is a failed delete.
+	rows, err = q.QueryContext(ctx, s.q(`SELECT w.preset_id, w.id, b.template_version_id, b.completed_at
+		FROM workspaces w JOIN builds b ON b.workspace_id = w.id
+		WHERE w.owner = ? AND w.deleted_at = 0 AND w.preset_id <> ''
+		  AND b.number = (SELECT MAX(b2.number) FROM builds b2 WHERE b2.workspace_id = w.id)
+		  AND b.transition = 'delete' AND b.status = 'failed'
+		ORDER BY w.created_at, w.id`), reconcile.PrebuildsOwner)
 	if err != nil {
-		return snap, fmt.Errorf("snapshot builds in progress: %w", err)
+		return snap, fmt.Errorf("snapshot failed deletes: %w", err)
 	}
 	for rows.Next() {
-		var pid, bid, wid, vid, tr, st string
-		var created int64
-		if err := rows.Scan(&pid, &bid, &wid, &vid, &tr, &st, &created); err != nil {
+		var pid, wid, vid string
+		var failed int64
+		if err := rows.Scan(&pid, &wid, &vid, &failed); err != nil {
 			rows.Close()
 			return snap, err
 		}
 		if ps := at(pid); ps != nil {
-			ps.InProgress = append(ps.InProgress, reconcile.InProgressBuild{BuildID: parseID(bid), WorkspaceID: parseID(wid), VersionID: parseID(vid),
-				Transition: reconcile.Transition(tr), Status: reconcile.BuildStatus(st), CreatedAt: fromUS(created)})
+			ps.FailedDeletes = append(ps.FailedDeletes, reconcile.FailedDelete{WorkspaceID: parseID(wid), VersionID: parseID(vid), FailedAt: fromUS(failed)})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return snap, err
+	}
+
+	// 3. Unfinished prebuild builds.
+	// Claims and other builds are listed only once their lease ran out.
+	rows, err = q.QueryContext(ctx, s.q(`SELECT b.preset_id, b.stage, `+inProgressCols+`
+		FROM builds b WHERE b.status IN ('pending', 'running') AND (b.stage = 'prebuild' OR (b.lease_until > 0 AND b.lease_until < ?))
+		ORDER BY b.created_at, b.id`), us(now))
+	if err != nil {
+		return snap, fmt.Errorf("snapshot builds in progress: %w", err)
+	}
+	for rows.Next() {
+		var pid, stage string
+		var b reconcile.InProgressBuild
+		dest, finish := inProgressScanner(&b)
+		if err := rows.Scan(append([]any{&pid, &stage}, dest...)...); err != nil {
+			rows.Close()
+			return snap, err
+		}
+		finish()
+		if stage != string(reconcile.StagePrebuild) {
+			snap.StaleClaims = append(snap.StaleClaims, b)
+			continue
+		}
+		if ps := at(pid); ps != nil {
+			ps.InProgress = append(ps.InProgress, b)
 		}
 	}
 	rows.Close()
@@ -257,7 +289,7 @@ func (s *Store) Pass(ctx context.Context, now time.Time, historyLimit int, plan 
 		}
 		for _, d := range w.Deletes {
 			b, err := s.insertBuild(ctx, tx, reconcile.Build{WorkspaceID: d.WorkspaceID, TemplateVersionID: d.VersionID, PresetID: d.PresetID,
-				Transition: reconcile.TransitionDelete, Status: reconcile.BuildPending, Stage: reconcile.StagePrebuild, Initiator: reconcile.PrebuildsOwner, CreatedAt: now})
+				Transition: reconcile.TransitionDelete, Status: reconcile.BuildPending, Stage: reconcile.StagePrebuild, Initiator: reconcile.PrebuildsOwner, CreatedAt: now, Lease: w.Lease})
 			if err != nil {
 				return err
 			}
@@ -274,7 +306,7 @@ func (s *Store) Pass(ctx context.Context, now time.Time, historyLimit int, plan 
 				return fmt.Errorf("insert prebuild workspace: %w", err)
 			}
 			b, err := s.insertBuild(ctx, tx, reconcile.Build{WorkspaceID: wsID, TemplateVersionID: c.VersionID, PresetID: c.PresetID,
-				Transition: reconcile.TransitionStart, Status: reconcile.BuildPending, Stage: reconcile.StagePrebuild, Initiator: reconcile.PrebuildsOwner, CreatedAt: now})
+				Transition: reconcile.TransitionStart, Status: reconcile.BuildPending, Stage: reconcile.StagePrebuild, Initiator: reconcile.PrebuildsOwner, CreatedAt: now, Lease: w.Lease})
 			if err != nil {
 				return err
 			}
@@ -285,11 +317,22 @@ func (s *Store) Pass(ctx context.Context, now time.Time, historyLimit int, plan 
 				return fmt.Errorf("cancel build: %w", err)
 			}
 		}
-		for _, id := range w.TimedOut {
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE builds SET status = 'failed', completed_at = ?, log = log || ? WHERE id = ? AND status IN ('pending', 'running')`),
-				us(now), "\nclaimdrift: build timed out (no result recorded in time)\n", id.String()); err != nil {
-				return fmt.Errorf("time out build: %w", err)
+		for _, to := range w.Takeovers {
+			res, err := tx.ExecContext(ctx, s.q(`UPDATE builds SET status = 'abandoned', completed_at = ?, log = log || ?
+				WHERE id = ? AND status IN ('pending', 'running') AND lease_until = ?`),
+				us(now), "\nclaimdrift: build lease expired (its runner stopped renewing it); taken over by "+w.Lease.Owner+"\n", to.BuildID.String(), us(to.LeaseUntil))
+			if err != nil {
+				return fmt.Errorf("take over build: %w", err)
 			}
+			if n, _ := res.RowsAffected(); n == 0 || !to.Cleanup {
+				continue
+			}
+			b, err := s.insertBuild(ctx, tx, reconcile.Build{WorkspaceID: to.WorkspaceID, TemplateVersionID: to.VersionID, PresetID: to.PresetID,
+				Transition: reconcile.TransitionDelete, Status: reconcile.BuildPending, Stage: reconcile.StagePrebuild, Initiator: reconcile.PrebuildsOwner, CreatedAt: now, Lease: w.Lease})
+			if err != nil {
+				return err
+			}
+			builds = append(builds, b)
 		}
 		for _, sc := range w.Statuses {
 			if _, err := tx.ExecContext(ctx, s.q(`UPDATE presets SET status = ?, status_reason = ?, status_version_id = ?, status_changed_at = ? WHERE id = ?`),
@@ -313,12 +356,17 @@ func (s *Store) insertBuild(ctx context.Context, q querier, b reconcile.Build) (
 	if err := q.QueryRowContext(ctx, s.q(`SELECT COALESCE(MAX(number), 0) + 1 FROM builds WHERE workspace_id = ?`), b.WorkspaceID.String()).Scan(&b.Number); err != nil {
 		return b, fmt.Errorf("next build number: %w", err)
 	}
-	_, err := q.ExecContext(ctx, s.q(`INSERT INTO builds (id, workspace_id, number, template_version_id, preset_id, transition, status, stage, initiator, log, created_at, started_at, completed_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	b.Process.Host = b.Lease.Host
+	_, err := q.ExecContext(ctx, s.q(`INSERT INTO builds (id, workspace_id, number, template_version_id, preset_id, transition, status, stage, initiator, log, created_at, started_at, completed_at,
+			lease_owner, lease_until, host)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		b.ID.String(), b.WorkspaceID.String(), b.Number, idText(b.TemplateVersionID), idText(b.PresetID), string(b.Transition), string(b.Status), string(b.Stage),
-		b.Initiator, b.Log, us(b.CreatedAt), us(b.StartedAt), us(b.CompletedAt))
+		b.Initiator, b.Log, us(b.CreatedAt), us(b.StartedAt), us(b.CompletedAt), b.Lease.Owner, us(b.Lease.Until), b.Lease.Host)
 	if err != nil {
 		return b, fmt.Errorf("insert build: %w", err)
+	}
+	if err := q.QueryRowContext(ctx, s.q(`SELECT name FROM workspaces WHERE id = ?`), b.WorkspaceID.String()).Scan(&b.WorkspaceName); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return b, fmt.Errorf("workspace of build: %w", err)
 	}
 	return b, nil
 }
@@ -407,7 +455,7 @@ func (s *Store) Claim(ctx context.Context, req reconcile.ClaimRequest) (reconcil
 			return reconcile.ErrNoClaimablePrebuilds
 		}
 		b, err := s.insertBuild(ctx, tx, reconcile.Build{WorkspaceID: w.ID, TemplateVersionID: parseID(active), PresetID: req.PresetID,
-			Transition: reconcile.TransitionStart, Status: reconcile.BuildPending, Stage: reconcile.StageClaim, Initiator: req.User, CreatedAt: req.Now})
+			Transition: reconcile.TransitionStart, Status: reconcile.BuildPending, Stage: reconcile.StageClaim, Initiator: req.User, CreatedAt: req.Now, Lease: req.Lease})
 		if err != nil {
 			return err
 		}

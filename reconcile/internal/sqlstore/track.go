@@ -72,7 +72,10 @@ func (s *Store) TrackReplacements(ctx context.Context, req reconcile.TrackReques
 		if res.Replacements == 0 || req.Notify == nil {
 			return nil
 		}
-		msgs := req.Notify(bc)
+		msgs, err := req.Notify(bc)
+		if err != nil {
+			return err
+		}
 		res.Queued = len(msgs)
 		return s.enqueue(ctx, tx, msgs, req.Now)
 	})
