@@ -12,8 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
 	"github.com/claimdrift/claimdrift/notify"
@@ -97,13 +95,8 @@ func runServe(ctx context.Context, o *serveOptions, io ioStreams, g *globalOptio
 		}
 		pool := reconcile.NewPool(s, x, reconcile.Options{Policy: pol, MaxBuilds: o.loop.maxBuilds, Parallelism: o.loop.parallel, Logger: lg,
 			AnalyzePlan: o.loop.exec.analyzePlan(io), Recipients: notifyRecipients(ctx, s, lg)})
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
-		if err := reconcile.NewCollector(s, reconcile.CollectorOptions{Policy: pol, Logger: lg}).Register(reg); err != nil {
-			return err
-		}
 		srv, err := api.New(as, pool, api.Options{MaxPlanBytes: o.maxPlanBytes, MetricsTokenRequired: o.metricsTokenRequired,
-			Registerer: reg, Gatherer: reg, Logger: lg})
+			Policy: pol, Logger: lg})
 		if err != nil {
 			return err
 		}

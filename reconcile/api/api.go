@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/claimdrift/claimdrift/reconcile"
@@ -47,9 +48,11 @@ type Options struct {
 	// read token.
 	MetricsTokenRequired bool
 	// Registerer receives the server's own metrics; Gatherer is what
-	// /metrics serves. Default: a new registry for both.
+	// /metrics serves. Default: NewRegistry for both.
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
+	// Policy is the reconcile policy the pool metrics are computed with.
+	Policy reconcile.Policy
 	// Logger receives errors (default: discard). Tokens are never logged.
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
@@ -75,12 +78,15 @@ func New(store Store, pool *reconcile.Pool, opts Options) (*Server, error) {
 	if opts.MaxPlanBytes <= 0 {
 		opts.MaxPlanBytes = DefaultMaxPlanBytes
 	}
-	if opts.Registerer == nil || opts.Gatherer == nil {
-		reg := prometheus.NewRegistry()
-		opts.Registerer, opts.Gatherer = reg, reg
-	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Registerer == nil || opts.Gatherer == nil {
+		reg, err := NewRegistry(store, reconcile.CollectorOptions{Policy: opts.Policy, Logger: opts.Logger})
+		if err != nil {
+			return nil, err
+		}
+		opts.Registerer, opts.Gatherer = reg, reg
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -107,6 +113,22 @@ func New(store Store, pool *reconcile.Pool, opts Options) (*Server, error) {
 	}
 	s.routes()
 	return s, nil
+}
+
+// NewRegistry returns the registry /metrics serves: the pool's metrics,
+// derived from store on every scrape, and the process and Go collectors.
+func NewRegistry(store reconcile.Store, opts reconcile.CollectorOptions) (*prometheus.Registry, error) {
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+		return nil, err
+	}
+	if err := reg.Register(collectors.NewGoCollector()); err != nil {
+		return nil, err
+	}
+	if err := reconcile.NewCollector(store, opts).Register(reg); err != nil {
+		return nil, err
+	}
+	return reg, nil
 }
 
 func (s *Server) routes() {
