@@ -27,7 +27,7 @@ const chartTop = 12
 
 // Chart geometry (SVG user units).
 const (
-	chartLabelWidth = 320
+	chartLabelWidth = 440
 	chartBarMax     = 360
 	chartRow        = 24
 	chartBarHeight  = 16
@@ -49,6 +49,7 @@ type poolRow struct {
 type chart struct {
 	Organization, Template string
 	Width, Height          int
+	LabelX, BarX           int
 	Bars                   []bar
 }
 
@@ -68,7 +69,8 @@ func buildCharts(counts []reconcile.PathCount) []chart {
 	var out []chart
 	for _, c := range counts {
 		if len(out) == 0 || out[len(out)-1].Organization != c.Organization || out[len(out)-1].Template != c.Template {
-			out = append(out, chart{Organization: c.Organization, Template: c.Template, Width: chartLabelWidth + chartBarMax + 60})
+			out = append(out, chart{Organization: c.Organization, Template: c.Template, Width: chartLabelWidth + chartBarMax + 60,
+				LabelX: chartLabelWidth - 6, BarX: chartLabelWidth})
 		}
 		ch := &out[len(out)-1]
 		if len(ch.Bars) >= chartTop {
@@ -95,8 +97,13 @@ func buildCharts(counts []reconcile.PathCount) []chart {
 }
 
 func (s *Server) page(w http.ResponseWriter, r *http.Request) {
-	_, aerr := s.authenticate(r.Context(), requestToken(r, fromHeader|fromQuery|fromCookie), ScopeRead)
-	if aerr != nil {
+	token := requestToken(r, fromHeader|fromQuery|fromCookie)
+	if token == "" {
+		// Not signed in yet: the sign-in form is the page.
+		s.loginPage(w, http.StatusOK, "")
+		return
+	}
+	if _, aerr := s.authenticate(r.Context(), token, ScopeRead); aerr != nil {
 		s.loginPage(w, aerr.status, aerr.msg)
 		return
 	}
