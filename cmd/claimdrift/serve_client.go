@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	goio "io"
 	"os"
 	"strings"
 
@@ -64,7 +65,9 @@ func runTrackRemote(ctx context.Context, o *trackOptions, io ioStreams) error {
 	if err != nil {
 		return err
 	}
-	ans, already, err := c.TrackPlan(ctx, ws, build, rc, api.TrackOptions{Preset: o.preset, Template: o.template, User: o.user})
+	// The HTTP client closes a body it can close; rc is closed here, where
+	// a failed `terraform show` reports its error.
+	ans, already, err := c.TrackPlan(ctx, ws, build, struct{ goio.Reader }{rc}, api.TrackOptions{Preset: o.preset, Template: o.template, User: o.user})
 	if cerr := rc.Close(); err == nil && cerr != nil {
 		return fmt.Errorf("read plan: %w", cerr)
 	}
