@@ -380,11 +380,14 @@ func (s *Store) Claim(ctx context.Context, req reconcile.ClaimRequest) (reconcil
 		var w reconcile.Workspace
 		var wid, tid string
 		var created int64
+		// The latest build's check is a scalar subquery, evaluated row by
+		// row along the workspaces_claim index until the first ready
+		// prebuild: a join here lets the planner read every prebuild of
+		// the preset (and every build) on each claim.
 		err = tx.QueryRowContext(ctx, s.q(`SELECT w.id, w.name, w.template_id, w.created_at FROM workspaces w
 			WHERE w.preset_id = ? AND w.owner = ? AND w.deleted_at = 0 AND w.created_at > ?
-			  AND EXISTS (SELECT 1 FROM builds b WHERE b.workspace_id = w.id AND b.transition = 'start' AND b.status = 'succeeded'
-			      AND b.template_version_id = ?
-			      AND b.number = (SELECT MAX(b2.number) FROM builds b2 WHERE b2.workspace_id = w.id))
+			  AND (SELECT b.transition || ' ' || b.status || ' ' || b.template_version_id FROM builds b
+			      WHERE b.workspace_id = w.id ORDER BY b.number DESC LIMIT 1) = 'start succeeded ' || ?
 			ORDER BY w.created_at, w.id LIMIT 1`+s.d.ForUpdateSkipLocked),
 			req.PresetID.String(), reconcile.PrebuildsOwner, minCreated, active).Scan(&wid, &w.Name, &tid, &created)
 		if errors.Is(err, sql.ErrNoRows) {

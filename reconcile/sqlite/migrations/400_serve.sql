@@ -30,3 +30,7 @@ ALTER TABLE replacements ADD COLUMN paths_as_given INTEGER NOT NULL DEFAULT 0;
 
 -- The replacement history is read newest first.
 CREATE INDEX tracked_builds_recent ON tracked_builds (tracked_at);
+
+-- A claim walks its preset's prebuilds oldest first and stops at the
+-- first ready one: with the id in the index, without reading them all.
+CREATE INDEX workspaces_claim ON workspaces (preset_id, owner, deleted_at, created_at, id);
