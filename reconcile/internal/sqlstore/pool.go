@@ -131,7 +131,34 @@ func (s *Store) snapshot(ctx context.Context, q querier, now time.Time, limit in
 		return &snap.Presets[i]
 	}
 
-	// 2. Ready prebuilds: latest build is a succeeded start.
+	// 2. Unfinished prebuild builds, before the ready ones: under READ
+	// COMMITTED a build that finishes between the two queries is then
+	// counted twice (the pass creates too few, the next one catches up)
+	// rather than not at all (it would create one too many).
+	rows, err = q.QueryContext(ctx, `SELECT b.preset_id, b.id, b.workspace_id, b.template_version_id, b.transition, b.status, b.created_at
+		FROM builds b WHERE b.stage = 'prebuild' AND b.status IN ('pending', 'running')
+		ORDER BY b.created_at, b.id`)
+	if err != nil {
+		return snap, fmt.Errorf("snapshot builds in progress: %w", err)
+	}
+	for rows.Next() {
+		var pid, bid, wid, vid, tr, st string
+		var created int64
+		if err := rows.Scan(&pid, &bid, &wid, &vid, &tr, &st, &created); err != nil {
+			rows.Close()
+			return snap, err
+		}
+		if ps := at(pid); ps != nil {
+			ps.InProgress = append(ps.InProgress, reconcile.InProgressBuild{BuildID: parseID(bid), WorkspaceID: parseID(wid), VersionID: parseID(vid),
+				Transition: reconcile.Transition(tr), Status: reconcile.BuildStatus(st), CreatedAt: fromUS(created)})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return snap, err
+	}
+
+	// 3. Ready prebuilds: latest build is a succeeded start.
 	rows, err = q.QueryContext(ctx, s.q(`SELECT w.preset_id, w.id, w.name, b.id, b.template_version_id, w.created_at
 		FROM workspaces w JOIN builds b ON b.workspace_id = w.id
 		WHERE w.owner = ? AND w.deleted_at = 0 AND w.preset_id <> ''
@@ -152,30 +179,6 @@ func (s *Store) snapshot(ctx context.Context, q querier, now time.Time, limit in
 		pb.WorkspaceID, pb.BuildID, pb.VersionID, pb.CreatedAt = parseID(wid), parseID(bid), parseID(vid), fromUS(created)
 		if ps := at(pid); ps != nil {
 			ps.Prebuilds = append(ps.Prebuilds, pb)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return snap, err
-	}
-
-	// 3. Unfinished prebuild builds.
-	rows, err = q.QueryContext(ctx, `SELECT b.preset_id, b.id, b.workspace_id, b.template_version_id, b.transition, b.status, b.created_at
-		FROM builds b WHERE b.stage = 'prebuild' AND b.status IN ('pending', 'running')
-		ORDER BY b.created_at, b.id`)
-	if err != nil {
-		return snap, fmt.Errorf("snapshot builds in progress: %w", err)
-	}
-	for rows.Next() {
-		var pid, bid, wid, vid, tr, st string
-		var created int64
-		if err := rows.Scan(&pid, &bid, &wid, &vid, &tr, &st, &created); err != nil {
-			rows.Close()
-			return snap, err
-		}
-		if ps := at(pid); ps != nil {
-			ps.InProgress = append(ps.InProgress, reconcile.InProgressBuild{BuildID: parseID(bid), WorkspaceID: parseID(wid), VersionID: parseID(vid),
-				Transition: reconcile.Transition(tr), Status: reconcile.BuildStatus(st), CreatedAt: fromUS(created)})
 		}
 	}
 	rows.Close()
