@@ -32,6 +32,7 @@ type APIError struct {
 	Message string
 }
 
+// Error says the status and the server's message.
 func (e *APIError) Error() string {
 	return fmt.Sprintf("server answered %d %s: %s", e.Status, http.StatusText(e.Status), e.Message)
 }
