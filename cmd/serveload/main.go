@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -56,6 +57,7 @@ func main() {
 	plan := flag.String("plan", "testdata/plans/providers/docker.json", "plan the tracks upload")
 	passes := flag.Int("passes", 5, "reconcile passes timed (pass scenario)")
 	maxConns := flag.Int("max-conns", 0, "limit the store's open connections (0: the store's default)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	keep := flag.Bool("keep", false, "keep the database (to look at the queries) and print where it is")
 	flag.Parse()
 	log.SetFlags(0)
@@ -158,6 +160,16 @@ func main() {
 	}
 	want := map[string]int{"claims": http.StatusCreated, "tracks": http.StatusOK}[*scenario]
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var ok, conflict, failed atomic.Int64
 	lat := make([][]time.Duration, *clients)
 	stop := time.Now().Add(*duration)
