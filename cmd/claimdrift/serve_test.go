@@ -240,8 +240,11 @@ func TestServeProcess(t *testing.T) {
 			req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/workspaces/%s/builds/%s/plan", p.url, ws, uuid.New()), pr)
 			req.Header.Set("Authorization", "Bearer "+w.token("track"))
 			answered := make(chan int, 1)
+			// A connection of its own (no idle keep-alive connection that
+			// Shutdown may close under it).
+			fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 			go func() {
-				resp, err := http.DefaultClient.Do(req)
+				resp, err := fresh.Do(req)
 				if err != nil {
 					answered <- -1
 					return
@@ -253,6 +256,8 @@ func TestServeProcess(t *testing.T) {
 			if _, err := pw.Write(plan[:len(plan)/2]); err != nil {
 				t.Fatal(err)
 			}
+			// Let the server start reading the request before SIGTERM.
+			time.Sleep(300 * time.Millisecond)
 			if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
