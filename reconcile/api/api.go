@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -152,14 +153,34 @@ func (s *Server) routes() {
 	// Coder's webhook sends no custom header: the token may be ?token=
 	// here, and only here.
 	m.HandleFunc("POST /api/v1/coder/notifications", s.require(ScopeTrack, fromHeader|fromQuery, s.coderNotification))
-	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
-	})
+	m.HandleFunc("/api/", s.apiNotFound)
 
 	m.HandleFunc("GET /{$}", s.page)
 	m.HandleFunc("POST /login", s.login)
 	m.HandleFunc("POST /logout", s.logout)
 	m.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(assetsFS)))
+}
+
+// apiNotFound answers API paths no route takes, in JSON: 405 (with Allow)
+// when the path exists for another method, else 404.
+func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		if method == r.Method {
+			continue
+		}
+		other := r.Clone(r.Context())
+		other.Method = method
+		if _, pattern := s.mux.Handler(other); pattern != "" && pattern != "/api/" {
+			allow = append(allow, method)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, http.StatusMethodNotAllowed, r.Method+" "+r.URL.Path+": use "+strings.Join(allow, " or "))
+		return
+	}
+	writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
 }
 
 // ServeHTTP implements http.Handler.

@@ -217,6 +217,8 @@ func TestBadBodies(t *testing.T) {
 			{"history bad limit", "GET", "/api/v1/replacements?limit=0", "", 400},
 			{"history bad since", "GET", "/api/v1/replacements?since=yesterday", "", 400},
 			{"no such endpoint", "GET", "/api/v1/nope", "", 404},
+			{"wrong method", "POST", "/api/v1/presets", "", 405},
+			{"wrong method, wildcard route", "GET", "/api/v1/presets/docker-dev/small/claims", "", 405},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
