@@ -14,7 +14,7 @@ export TF_CLI_CONFIG_FILE := /dev/null
 FUZZTIME ?= 30000x
 SAMPLE   ?= testdata/plans/providers/docker.json
 
-.PHONY: all run build test test-go fuzz tools fixtures bench lint clean pg-start pg-stop
+.PHONY: all run build test test-go fuzz tools fixtures bench bench-serve lint clean pg-start pg-stop
 
 all: build
 
@@ -51,6 +51,10 @@ fixtures: tools
 ## bench: generate large plans and compare claimdrift with tfjson and jq
 bench: build
 	@scripts/bench.sh
+
+## bench-serve: load figures of claimdrift serve (claims, tracks, reconcile pass; SQLite and PostgreSQL)
+bench-serve:
+	@scripts/bench-serve.sh
 
 ## lint: gofmt and go vet
 lint:

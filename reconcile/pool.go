@@ -622,7 +622,7 @@ func (p *Pool) trackPlan(ctx context.Context, c Claimed, jr JobResult, res *Clai
 }
 
 func (p *Pool) claimJob(ctx context.Context, c Claimed, user string) (Job, error) {
-	presets, err := p.store.Presets(ctx)
+	presets, err := p.claimPresets(ctx, c.Build.PresetID)
 	if err != nil {
 		return Job{}, err
 	}
@@ -634,6 +634,19 @@ func (p *Pool) claimJob(ctx context.Context, c Claimed, user string) (Job, error
 		}
 	}
 	return job, nil
+}
+
+// claimPresets reads the claimed preset by id when the store can (a claim
+// never reads the whole list), else every preset.
+func (p *Pool) claimPresets(ctx context.Context, id uuid.UUID) ([]PresetInfo, error) {
+	if pl, ok := p.store.(PresetLookup); ok {
+		pi, err := pl.PresetByID(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return []PresetInfo{pi}, nil
+	}
+	return p.store.Presets(ctx)
 }
 
 // TrackResourceReplacement records what a claim build's plan replaced —
@@ -651,8 +664,18 @@ func (p *Pool) Track(ctx context.Context, req TrackRequest) (TrackResult, error)
 	if req.Now.IsZero() {
 		req.Now = p.opts.Now()
 	}
-	reps := req.Replacements
-	req.Notify = func(bc BuildContext) ([]notify.Message, error) {
+	req.Notify = p.claimNotify(req.Now, req.Replacements)
+	res, err := p.store.TrackReplacements(ctx, req)
+	if err != nil {
+		return res, fmt.Errorf("track build %s: %w", req.BuildID, err)
+	}
+	return res, nil
+}
+
+// claimNotify returns the notifications a claim build's replacements
+// queue for the template's admins.
+func (p *Pool) claimNotify(now time.Time, reps []analyzer.Replacement) func(BuildContext) ([]notify.Message, error) {
+	return func(bc BuildContext) ([]notify.Message, error) {
 		if bc.Stage != StageClaim {
 			// Only claims are news: a prebuild or a user's later build
 			// replacing resources is what Terraform is for.
@@ -662,7 +685,7 @@ func (p *Pool) Track(ctx context.Context, req TrackRequest) (TrackResult, error)
 		if claimant == PrebuildsOwner || claimant == "" {
 			claimant = bc.Initiator
 		}
-		n := notify.Notification{Kind: notify.KindResourceReplaced, CreatedAt: req.Now, Organization: bc.Organization,
+		n := notify.Notification{Kind: notify.KindResourceReplaced, CreatedAt: now, Organization: bc.Organization,
 			TemplateID: bc.TemplateID, Template: bc.Template, VersionID: bc.VersionID, Version: bc.Version, PresetID: bc.PresetID, Preset: bc.Preset,
 			WorkspaceID: bc.WorkspaceID, Workspace: bc.WorkspaceName, Claimant: claimant, BuildID: bc.BuildID, Replacements: notify.ResourcesFrom(reps)}
 		recips, err := p.opts.Recipients(bc)
@@ -675,9 +698,4 @@ func (p *Pool) Track(ctx context.Context, req TrackRequest) (TrackResult, error)
 		}
 		return msgs, nil
 	}
-	res, err := p.store.TrackReplacements(ctx, req)
-	if err != nil {
-		return res, fmt.Errorf("track build %s: %w", req.BuildID, err)
-	}
-	return res, nil
 }

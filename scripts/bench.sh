@@ -160,3 +160,8 @@ if [ "${BENCH_STRICT:-0}" = 1 ] && [ "$targets_missed" -gt 0 ]; then
 	say "FAILED: $targets_missed target(s) missed"
 	exit 1
 fi
+
+# The service under load (issue 12): scripts/bench-serve.sh, also `make bench-serve`.
+if [ "${BENCH_SERVE:-1}" = 1 ]; then
+	scripts/bench-serve.sh
+fi

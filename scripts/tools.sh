@@ -86,3 +86,10 @@ if ! /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
 	log "installing python3-aiosmtpd"
 	apt_install python3-aiosmtpd
 fi
+
+# Headless Chromium for the status page test of `claimdrift serve`
+# (reconcile/api, driven with chromedp).
+if ! command -v chromium >/dev/null 2>&1; then
+	log "installing chromium"
+	apt_install chromium
+fi

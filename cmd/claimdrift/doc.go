@@ -9,5 +9,6 @@
 //
 // Commands by area: analyze, presets (analyze*.go, presets_cmd.go); lint
 // (lint_*.go); template, preset, reconcile, claim, track, status, metrics
-// (pool_*.go); admins, outbox, notify (notify_*.go).
+// (pool_*.go); admins, outbox, notify (notify_*.go); serve, token and the
+// client mode of track and claim (serve*.go, token.go).
 package main

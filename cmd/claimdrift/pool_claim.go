@@ -16,6 +16,7 @@ import (
 type claimOptions struct {
 	preset, template, user, name string
 	exec                         execOptions
+	remote                       remoteOptions
 }
 
 func newClaimCmd(io ioStreams, g *globalOptions) *cobra.Command {
@@ -38,12 +39,16 @@ Exit 1 with a clear message when the preset has no ready prebuild.`,
 	f.StringVar(&o.user, "user", "", "the claimant (required)")
 	f.StringVar(&o.name, "name", "", "new workspace name (default: keep the prebuild's)")
 	addExecFlags(cmd, &o.exec, false)
+	addRemoteFlags(cmd, &o.remote)
 	return cmd
 }
 
 func runClaim(ctx context.Context, o *claimOptions, io ioStreams, g *globalOptions) error {
 	if o.user == "" {
 		return usageError{errors.New("--user is required")}
+	}
+	if o.remote.server != "" {
+		return runClaimRemote(ctx, o, io)
 	}
 	x, err := o.exec.executorFor()
 	if err != nil {
@@ -76,6 +81,7 @@ type trackOptions struct {
 	failOnReplace                            bool
 	plan                                     string
 	src                                      planSource
+	remote                                   remoteOptions
 }
 
 func newTrackCmd(io ioStreams, g *globalOptions) *cobra.Command {
@@ -110,10 +116,14 @@ something.`,
 	f.BoolVar(&o.failOnReplace, "fail-on-replace", false, "exit 2 when the plan replaces something")
 	f.StringVar(&o.src.terraform, "terraform", "", "terraform or tofu binary to show a binary plan file with")
 	f.StringVar(&o.src.chdir, "chdir", "", "working directory for 'terraform show'")
+	addRemoteFlags(cmd, &o.remote)
 	return cmd
 }
 
 func runTrack(ctx context.Context, o *trackOptions, io ioStreams, g *globalOptions) error {
+	if o.remote.server != "" {
+		return runTrackRemote(ctx, o, io)
+	}
 	ws, err := uuid.Parse(o.workspace)
 	if err != nil {
 		return usageError{fmt.Errorf("--workspace %q: want a UUID", o.workspace)}

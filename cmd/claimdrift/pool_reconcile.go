@@ -111,6 +111,15 @@ left for a separate "claimdrift notify dispatch" (--notify none).`,
 	f.BoolVar(&o.once, "once", false, "run one pass and exit")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the actions a pass would take and exit, changing nothing")
 	f.StringVarP(&o.format, "format", "f", "text", "output format of the pass reports: text, json")
+	addReconcileLoopFlags(cmd, o)
+	return cmd
+}
+
+// addReconcileLoopFlags registers the flags of the reconcile loop, shared
+// by `reconcile` and `serve`: interval, limits, notifications, policy,
+// delivery and build commands.
+func addReconcileLoopFlags(cmd *cobra.Command, o *reconcileOptions) {
+	f := cmd.Flags()
 	f.DurationVar(&o.interval, "interval", time.Minute, "time between passes")
 	f.IntVar(&o.maxBuilds, "max-builds", 0, "start at most this many builds per pass, deletes first (0: no limit)")
 	f.IntVar(&o.parallel, "parallel", 4, "run at most this many builds of a pass at once (deletes before creates)")
@@ -119,20 +128,24 @@ left for a separate "claimdrift notify dispatch" (--notify none).`,
 	addPolicyFlags(cmd, &o.policy)
 	addDispatchFlags(cmd, &o.dispatch)
 	addExecFlags(cmd, &o.exec, true)
-	return cmd
+}
+
+// checkLoop validates the reconcile loop's flags and returns the policy.
+func (o *reconcileOptions) checkLoop() (reconcile.Policy, error) {
+	if o.notifyVia != "deliver" && o.notifyVia != "log" && o.notifyVia != "none" {
+		return reconcile.Policy{}, usageError{fmt.Errorf("--notify %q: want deliver or none", o.notifyVia)}
+	}
+	if o.maxBuilds < 0 || o.interval <= 0 || o.parallel < 1 || o.stopTimeout <= 0 {
+		return reconcile.Policy{}, usageError{errors.New("--max-builds must not be negative, --interval, --parallel and --stop-timeout must be positive")}
+	}
+	return o.policy.policy()
 }
 
 func runReconcile(ctx context.Context, o *reconcileOptions, io ioStreams, g *globalOptions) error {
 	if o.format != "text" && o.format != "json" {
 		return usageError{fmt.Errorf("--format %q: want text or json", o.format)}
 	}
-	if o.notifyVia != "deliver" && o.notifyVia != "log" && o.notifyVia != "none" {
-		return usageError{fmt.Errorf("--notify %q: want deliver or none", o.notifyVia)}
-	}
-	if o.maxBuilds < 0 || o.interval <= 0 || o.parallel < 1 || o.stopTimeout <= 0 {
-		return usageError{errors.New("--max-builds must not be negative, --interval, --parallel and --stop-timeout must be positive")}
-	}
-	pol, err := o.policy.policy()
+	pol, err := o.checkLoop()
 	if err != nil {
 		return err
 	}

@@ -54,6 +54,7 @@ analyze, problems for lint).`,
 	addLintCommands(root, io, g)
 	addPoolCommands(root, io, g)
 	addNotifyCommands(root, io, g)
+	root.AddCommand(newServeCmd(io, g), newTokenCmd(io, g))
 	return root
 }
 

@@ -41,6 +41,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(20)
+	// Keep them open: database/sql's default of 2 idle connections makes
+	// a busy server open a new PostgreSQL connection for most requests.
+	db.SetMaxIdleConns(20)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open postgres: %w", err)

@@ -56,7 +56,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	sub, _ := fs.Sub(migrations, "migrations")
-	s, err := sqlstore.New(ctx, db, sqlstore.Dialect{Name: "sqlite"}, sub)
+	s, err := sqlstore.New(ctx, db, sqlstore.Dialect{Name: "sqlite", SerializeWrites: true}, sub)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)

@@ -131,7 +131,40 @@ func (s *Store) snapshot(ctx context.Context, q querier, now time.Time, limit in
 		return &snap.Presets[i]
 	}
 
-	// 2. Ready prebuilds: latest build is a succeeded start.
+	// 2. Unfinished prebuild builds, before the ready ones: under READ
+	// COMMITTED a build that finishes between the two queries is then
+	// counted twice (the pass creates too few, the next one catches up)
+	// rather than not at all (it would create one too many). Claims and
+	// other builds are listed only once their lease ran out.
+	rows, err = q.QueryContext(ctx, s.q(`SELECT b.preset_id, b.stage, `+inProgressCols+`
+		FROM builds b WHERE b.status IN ('pending', 'running') AND (b.stage = 'prebuild' OR (b.lease_until > 0 AND b.lease_until < ?))
+		ORDER BY b.created_at, b.id`), us(now))
+	if err != nil {
+		return snap, fmt.Errorf("snapshot builds in progress: %w", err)
+	}
+	for rows.Next() {
+		var pid, stage string
+		var b reconcile.InProgressBuild
+		dest, finish := inProgressScanner(&b)
+		if err := rows.Scan(append([]any{&pid, &stage}, dest...)...); err != nil {
+			rows.Close()
+			return snap, err
+		}
+		finish()
+		if stage != string(reconcile.StagePrebuild) {
+			snap.StaleClaims = append(snap.StaleClaims, b)
+			continue
+		}
+		if ps := at(pid); ps != nil {
+			ps.InProgress = append(ps.InProgress, b)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return snap, err
+	}
+
+	// 3. Ready prebuilds: latest build is a succeeded start.
 	rows, err = q.QueryContext(ctx, s.q(`SELECT w.preset_id, w.id, w.name, b.id, b.template_version_id, w.created_at
 		FROM workspaces w JOIN builds b ON b.workspace_id = w.id
 		WHERE w.owner = ? AND w.deleted_at = 0 AND w.preset_id <> ''
@@ -159,7 +192,7 @@ func (s *Store) snapshot(ctx context.Context, q querier, now time.Time, limit in
 		return snap, err
 	}
 
-	// 2b. Prebuild workspaces whose last build is a failed delete.
+	// 3b. Prebuild workspaces whose last build is a failed delete.
 	rows, err = q.QueryContext(ctx, s.q(`SELECT w.preset_id, w.id, b.template_version_id, b.completed_at
 		FROM workspaces w JOIN builds b ON b.workspace_id = w.id
 		WHERE w.owner = ? AND w.deleted_at = 0 AND w.preset_id <> ''
@@ -178,36 +211,6 @@ func (s *Store) snapshot(ctx context.Context, q querier, now time.Time, limit in
 		}
 		if ps := at(pid); ps != nil {
 			ps.FailedDeletes = append(ps.FailedDeletes, reconcile.FailedDelete{WorkspaceID: parseID(wid), VersionID: parseID(vid), FailedAt: fromUS(failed)})
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return snap, err
-	}
-
-	// 3. Unfinished prebuild builds.
-	// Claims and other builds are listed only once their lease ran out.
-	rows, err = q.QueryContext(ctx, s.q(`SELECT b.preset_id, b.stage, `+inProgressCols+`
-		FROM builds b WHERE b.status IN ('pending', 'running') AND (b.stage = 'prebuild' OR (b.lease_until > 0 AND b.lease_until < ?))
-		ORDER BY b.created_at, b.id`), us(now))
-	if err != nil {
-		return snap, fmt.Errorf("snapshot builds in progress: %w", err)
-	}
-	for rows.Next() {
-		var pid, stage string
-		var b reconcile.InProgressBuild
-		dest, finish := inProgressScanner(&b)
-		if err := rows.Scan(append([]any{&pid, &stage}, dest...)...); err != nil {
-			rows.Close()
-			return snap, err
-		}
-		finish()
-		if stage != string(reconcile.StagePrebuild) {
-			snap.StaleClaims = append(snap.StaleClaims, b)
-			continue
-		}
-		if ps := at(pid); ps != nil {
-			ps.InProgress = append(ps.InProgress, b)
 		}
 	}
 	rows.Close()
@@ -428,11 +431,14 @@ func (s *Store) Claim(ctx context.Context, req reconcile.ClaimRequest) (reconcil
 		var w reconcile.Workspace
 		var wid, tid string
 		var created int64
+		// The latest build's check is a scalar subquery, evaluated row by
+		// row along the workspaces_claim index until the first ready
+		// prebuild: a join here lets the planner read every prebuild of
+		// the preset (and every build) on each claim.
 		err = tx.QueryRowContext(ctx, s.q(`SELECT w.id, w.name, w.template_id, w.created_at FROM workspaces w
 			WHERE w.preset_id = ? AND w.owner = ? AND w.deleted_at = 0 AND w.created_at > ?
-			  AND EXISTS (SELECT 1 FROM builds b WHERE b.workspace_id = w.id AND b.transition = 'start' AND b.status = 'succeeded'
-			      AND b.template_version_id = ?
-			      AND b.number = (SELECT MAX(b2.number) FROM builds b2 WHERE b2.workspace_id = w.id))
+			  AND (SELECT b.transition || ' ' || b.status || ' ' || b.template_version_id FROM builds b
+			      WHERE b.workspace_id = w.id ORDER BY b.number DESC LIMIT 1) = 'start succeeded ' || ?
 			ORDER BY w.created_at, w.id LIMIT 1`+s.d.ForUpdateSkipLocked),
 			req.PresetID.String(), reconcile.PrebuildsOwner, minCreated, active).Scan(&wid, &w.Name, &tid, &created)
 		if errors.Is(err, sql.ErrNoRows) {

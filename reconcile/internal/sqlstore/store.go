@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/claimdrift/claimdrift/notify"
@@ -33,12 +34,18 @@ type Dialect struct {
 	ReadIsolation sql.IsolationLevel
 	// LockMigrations serializes migrations inside tx; nil when not needed.
 	LockMigrations func(ctx context.Context, tx *sql.Tx) error
+	// SerializeWrites queues this process's write transactions on a mutex
+	// (SQLite has one writer: waiting in Go beats the busy handler's
+	// sleeps, which reach 100 ms each under load).
+	SerializeWrites bool
 }
 
 // Store implements reconcile.Store and notify.Outbox on a *sql.DB.
 type Store struct {
 	db *sql.DB
 	d  Dialect
+	// wmu serializes write transactions when d.SerializeWrites.
+	wmu sync.Mutex
 }
 
 var (
@@ -149,6 +156,10 @@ type querier interface {
 }
 
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if s.d.SerializeWrites {
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

@@ -41,33 +41,8 @@ func (s *Store) TrackReplacements(ctx context.Context, req reconcile.TrackReques
 			req.BuildID.String(), req.WorkspaceID.String(), len(req.Replacements), us(req.Now)); err != nil {
 			return fmt.Errorf("record tracked build: %w", err)
 		}
-		for _, r := range req.Replacements {
-			paths := r.Paths
-			if paths == nil {
-				paths = []string{}
-			}
-			pathsJSON, err := json.Marshal(paths)
-			if err != nil {
-				return err
-			}
-			changes := r.Changes
-			if changes == nil {
-				changes = []analyzer.Change{}
-			}
-			changesJSON, err := json.Marshal(changes)
-			if err != nil {
-				return err
-			}
-			res2, err := tx.ExecContext(ctx, s.q(`INSERT INTO replacements (build_id, resource, deposed, workspace_id, module, type, name, provider, reason, replace_order, paths, changes, created_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (build_id, resource, deposed) DO NOTHING`),
-				req.BuildID.String(), r.Resource, r.Deposed, req.WorkspaceID.String(), r.Module, r.Type, r.Name, r.Provider, r.Reason, r.Order,
-				string(pathsJSON), string(changesJSON), us(req.Now))
-			if err != nil {
-				return fmt.Errorf("record replacement %s: %w", r.Resource, err)
-			}
-			if k, _ := res2.RowsAffected(); k > 0 {
-				res.Replacements++
-			}
+		if res.Replacements, err = s.insertReplacements(ctx, tx, req.BuildID, req.WorkspaceID, req.Replacements, nil, req.Now); err != nil {
+			return err
 		}
 		if res.Replacements == 0 || req.Notify == nil {
 			return nil
@@ -80,6 +55,41 @@ func (s *Store) TrackReplacements(ctx context.Context, req reconcile.TrackReques
 		return s.enqueue(ctx, tx, msgs, req.Now)
 	})
 	return res, err
+}
+
+// insertReplacements records a build's replacements (asGiven names those
+// whose paths are kept as given) and returns how many were new.
+func (s *Store) insertReplacements(ctx context.Context, tx *sql.Tx, buildID, workspaceID uuid.UUID, reps []analyzer.Replacement, asGiven map[string]bool, now time.Time) (int, error) {
+	n := 0
+	for _, r := range reps {
+		paths := r.Paths
+		if paths == nil {
+			paths = []string{}
+		}
+		pathsJSON, err := json.Marshal(paths)
+		if err != nil {
+			return n, err
+		}
+		changes := r.Changes
+		if changes == nil {
+			changes = []analyzer.Change{}
+		}
+		changesJSON, err := json.Marshal(changes)
+		if err != nil {
+			return n, err
+		}
+		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO replacements (build_id, resource, deposed, workspace_id, module, type, name, provider, reason, replace_order, paths, changes, paths_as_given, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (build_id, resource, deposed) DO NOTHING`),
+			buildID.String(), r.Resource, r.Deposed, workspaceID.String(), r.Module, r.Type, r.Name, r.Provider, r.Reason, r.Order,
+			string(pathsJSON), string(changesJSON), b2i(asGiven[r.Resource]), us(now))
+		if err != nil {
+			return n, fmt.Errorf("record replacement %s: %w", r.Resource, err)
+		}
+		if k, _ := res.RowsAffected(); k > 0 {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // ensureBuild records an unknown build (and workspace) as a claim of

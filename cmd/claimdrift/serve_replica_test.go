@@ -1,0 +1,316 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/claimdrift/claimdrift/notify"
+	"github.com/claimdrift/claimdrift/reconcile"
+	"github.com/claimdrift/claimdrift/reconcile/postgres/pgtest"
+)
+
+// tcpProxy forwards loopback connections to the PostgreSQL server; Stop
+// cuts every connection and refuses new ones (the server "restarts"
+// under the replicas), Start listens again on the same address.
+type tcpProxy struct {
+	t      *testing.T
+	target string
+	addr   string
+
+	mu    sync.Mutex
+	ln    net.Listener
+	conns []net.Conn
+}
+
+func newTCPProxy(t *testing.T, target string) *tcpProxy {
+	p := &tcpProxy{t: t, target: target, addr: "127.0.0.1:0"}
+	p.Start()
+	t.Cleanup(p.Stop)
+	return p
+}
+
+func (p *tcpProxy) Start() {
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.ln, p.addr = ln, ln.Addr().String()
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
+			go func() { io.Copy(up, c); up.Close(); c.Close() }()
+			go func() { io.Copy(c, up); up.Close(); c.Close() }()
+		}
+	}()
+}
+
+func (p *tcpProxy) Stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// pidOfPeer finds which of pids owns the loopback TCP socket whose local
+// port is port (Linux /proc).
+func pidOfPeer(t *testing.T, port int, pids []int) int {
+	t.Helper()
+	raw, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inode := ""
+	for _, l := range strings.Split(string(raw), "\n")[1:] {
+		f := strings.Fields(l)
+		if len(f) < 10 {
+			continue
+		}
+		if _, hexPort, ok := strings.Cut(f[1], ":"); ok {
+			if n, _ := strconv.ParseInt(hexPort, 16, 32); int(n) == port {
+				inode = f[9]
+			}
+		}
+	}
+	if inode == "" {
+		t.Fatalf("no socket with local port %d", port)
+	}
+	for _, pid := range pids {
+		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		for _, fd := range fds {
+			if link, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); link == "socket:["+inode+"]" {
+				return pid
+			}
+		}
+	}
+	t.Fatalf("no replica owns socket inode %s", inode)
+	return 0
+}
+
+// blockingReceiver records deliveries by dedup key and holds the first
+// request until released, telling who sent it.
+type blockingReceiver struct {
+	mu       sync.Mutex
+	keys     []string
+	first    chan int // the sender's port
+	release  chan struct{}
+	received int
+}
+
+func (rc *blockingReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	io.Copy(io.Discard, r.Body)
+	rc.mu.Lock()
+	rc.keys = append(rc.keys, r.Header.Get(notify.HeaderDedupKey))
+	rc.received++
+	n := rc.received
+	rc.mu.Unlock()
+	if n == 1 {
+		_, port, _ := net.SplitHostPort(r.RemoteAddr)
+		p, _ := strconv.Atoi(port)
+		rc.first <- p
+		<-rc.release
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// TestServeReplicas runs three `claimdrift serve` processes on one
+// PostgreSQL: one is killed with SIGKILL in the middle of a pass (its
+// builds running), another in the middle of a delivery; the survivors
+// finish the work, nothing is created or delivered twice as a new
+// message, nothing is lost. Then the database goes away under them:
+// /readyz answers 503, then 200 once it is back, and the loops recover.
+func TestServeReplicas(t *testing.T) {
+	bin := buildBinary(t)
+	dsn := pgtest.Schema(t)
+	u, err := url.Parse(dsn)
+	if err != nil || u.Host == "" {
+		t.Skipf("the replica test needs a postgres:// URL DSN, got %q", dsn)
+	}
+	proxy := newTCPProxy(t, u.Host)
+	u.Host = proxy.addr
+	db := u.String()
+
+	state := t.TempDir()
+	script := filepath.Join(state, "build.sh")
+	if err := os.WriteFile(script, []byte(`#!/bin/sh
+printf '%s %s %s\n' "$REPLICA" "$1" "$CLAIMDRIFT_WORKSPACE_ID" >>"$STATE/jobs.log"
+[ "$1" = create ] && sleep 2
+exit 0
+`), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w := &serveWorld{poolWorld: poolWorld{t: t, db: db, state: state}, tokens: map[string]string{}}
+	w.ok("template", "import", "--name", "dev", planPath("claim.json"))
+	w.ok("preset", "add", "--template", "dev", "--name", "small", "--instances", "4")
+	rcv := &blockingReceiver{first: make(chan int, 1), release: make(chan struct{})}
+	hook := httptest.NewServer(rcv)
+	defer hook.Close()
+	defer close(rcv.release)
+	w.ok("admins", "add", "--template", "dev", "--webhook", hook.URL)
+	token := strings.TrimSpace(w.ok("token", "create", "--name", "ops", "--scope", "admin"))
+
+	t.Setenv("STATE", state)
+	replicas := make([]*serveProcess, 3)
+	pids := make([]int, 3)
+	for i := range replicas {
+		t.Setenv("REPLICA", strconv.Itoa(i))
+		replicas[i] = startServe(t, bin, db, "--notify", "deliver", "--interval", "300ms", "--stale-build-after", "6s",
+			"--lease", "3s", "--send-timeout", "1s", "--retry-base", "1s", "--backoff", "200ms", "--failure-limit", "0",
+			"--create-cmd", "sh "+script+" create", "--delete-cmd", "sh "+script+" delete")
+		pids[i] = replicas[i].cmd.Process.Pid
+	}
+	alive := map[int]bool{0: true, 1: true, 2: true}
+	lines := func() []string {
+		raw, _ := os.ReadFile(filepath.Join(state, "jobs.log"))
+		return strings.Split(strings.TrimSpace(string(raw)), "\n")
+	}
+	waitFor := func(what string, d time.Duration, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(d)
+		for !ok() {
+			if time.Now().After(deadline) {
+				if os.Getenv("SERVE_REPLICA_DEBUG") != "" {
+					for i := range alive {
+						replicas[i].cmd.Process.Signal(syscall.SIGQUIT)
+					}
+					time.Sleep(2 * time.Second)
+				}
+				var logs []string
+				for i, r := range replicas {
+					logs = append(logs, fmt.Sprintf("--- replica %d\n%s", i, r.logText()))
+				}
+				t.Fatalf("timed out waiting for %s\njobs:\n%s\n%s", what, strings.Join(lines(), "\n"), strings.Join(logs, "\n"))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	status := func(r *serveProcess) reconcile.PresetState {
+		var states []reconcile.PresetState
+		if code := getJSON(t, r.url+"/api/v1/presets", token, &states); code != 200 || len(states) != 1 {
+			t.Fatalf("presets: %d %+v", code, states)
+		}
+		return states[0]
+	}
+
+	// 1. Kill -9 the replica whose pass is running builds.
+	waitFor("a create to start", 20*time.Second, func() bool { return len(lines()) > 0 && lines()[0] != "" })
+	victim, _ := strconv.Atoi(strings.Fields(lines()[0])[0])
+	if err := replicas[victim].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-replicas[victim].done
+	delete(alive, victim)
+	var survivor *serveProcess
+	for i := range alive {
+		survivor = replicas[i]
+	}
+	// The survivors time the orphaned builds out and fill the pool.
+	waitFor("the pool to fill", 60*time.Second, func() bool { s := status(survivor); return s.Eligible == 4 && s.InProgress == 0 })
+	s := status(survivor)
+	if s.Created != 4 {
+		t.Fatalf("%d prebuilds created successfully for a pool of 4: %+v\n%s", s.Created, s, strings.Join(lines(), "\n"))
+	}
+	for _, l := range lines() {
+		if strings.Contains(l, " delete ") {
+			t.Fatalf("a surplus prebuild was deleted (created twice): %q\n%s", l, strings.Join(lines(), "\n"))
+		}
+	}
+
+	// 2. Kill -9 the replica in the middle of a delivery.
+	ws := uuid.New()
+	r := runCLI(t, "", map[string]string{}, "track", "--server", survivor.url, "--token-file", writeToken(t, token),
+		"--workspace", ws.String(), "--build", uuid.NewString(), "--preset", "small", "--template", "dev", "--user", "alice", planPath("claim.json"))
+	if r.code != 0 {
+		t.Fatalf("track: %d %s", r.code, r.stderr)
+	}
+	var port int
+	select {
+	case port = <-rcv.first:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no delivery")
+	}
+	var alivePids []int
+	for i := range alive {
+		alivePids = append(alivePids, pids[i])
+	}
+	sender := pidOfPeer(t, port, alivePids)
+	for i := range alive {
+		if pids[i] == sender {
+			if err := replicas[i].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			<-replicas[i].done
+			delete(alive, i)
+		}
+	}
+	for i := range alive {
+		survivor = replicas[i]
+	}
+	// The last replica delivers it again after the lease, same dedup key.
+	waitFor("the redelivery", 30*time.Second, func() bool { rcv.mu.Lock(); defer rcv.mu.Unlock(); return rcv.received >= 2 })
+	rcv.mu.Lock()
+	if rcv.keys[0] == "" || rcv.keys[1] != rcv.keys[0] {
+		t.Fatalf("redelivery keys: %v", rcv.keys)
+	}
+	rcv.mu.Unlock()
+	waitFor("the message to be recorded delivered", 20*time.Second, func() bool {
+		out := w.ok("outbox", "list", "--status", "delivered")
+		return strings.Count(out, "resource_replaced") == 1
+	})
+
+	// 3. The database goes away and comes back.
+	proxy.Stop()
+	waitFor("/readyz 503", 20*time.Second, func() bool { return getJSON(t, survivor.url+"/readyz", "", nil) == 503 })
+	if code := getJSON(t, survivor.url+"/healthz", "", nil); code != 200 {
+		t.Fatalf("/healthz during the outage: %d", code)
+	}
+	time.Sleep(time.Second)
+	proxy.Start()
+	waitFor("/readyz 200", 30*time.Second, func() bool { return getJSON(t, survivor.url+"/readyz", "", nil) == 200 })
+	// The loops recover: a claim is refilled by the reconcile loop.
+	r = runCLI(t, "", map[string]string{}, "claim", "--server", survivor.url, "--token-file", writeToken(t, token), "--template", "dev", "--preset", "small", "--user", "bob")
+	if r.code != 0 {
+		t.Fatalf("claim after the outage: %d %s", r.code, r.stderr)
+	}
+	waitFor("the pool to refill after the outage", 60*time.Second, func() bool { s := status(survivor); return s.Eligible == 4 && s.InProgress == 0 })
+}
+
+func writeToken(t *testing.T, token string) string {
+	f := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(f, []byte(token), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}

@@ -1,0 +1,364 @@
+// Command serveload measures `claimdrift serve`'s API under load: it seeds
+// a fresh database (SQLite file or a new PostgreSQL schema), serves the
+// API handler of reconcile/api on a loopback port, and runs concurrent
+// clients against it over real HTTP. Scenarios:
+//
+//   - claims: POST /api/v1/presets/{id}/claims, each client on its own
+//     preset, with P presets in the database;
+//   - tracks: POST .../plan of a 20 KB claim plan, a new build each time;
+//   - pass: one reconcile pass over full pools (no builds to start).
+//
+// It prints one Markdown table row per scenario. Used by scripts/bench-serve.sh.
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/claimdrift/claimdrift/reconcile"
+	"github.com/claimdrift/claimdrift/reconcile/api"
+	"github.com/claimdrift/claimdrift/reconcile/postgres"
+	"github.com/claimdrift/claimdrift/reconcile/sqlite"
+)
+
+type store interface {
+	api.Store
+	CreateToken(ctx context.Context, t reconcile.APIToken) error
+	DB() *sql.DB
+}
+
+func main() {
+	backend := flag.String("store", "sqlite", "sqlite or postgres (DSN from -dsn or $CLAIMDRIFT_TEST_POSTGRES_DSN)")
+	dsn := flag.String("dsn", os.Getenv("CLAIMDRIFT_TEST_POSTGRES_DSN"), "PostgreSQL server for -store postgres (a fresh schema is made and dropped)")
+	scenario := flag.String("scenario", "claims", "claims, tracks or pass")
+	presets := flag.Int("presets", 10, "presets in the database")
+	perPreset := flag.Int("prebuilds", 0, "ready prebuilds per preset (claims: default enough for the run on each client's preset)")
+	clients := flag.Int("clients", 32, "concurrent clients")
+	duration := flag.Duration("duration", 5*time.Second, "how long the clients run")
+	plan := flag.String("plan", "testdata/plans/providers/docker.json", "plan the tracks upload")
+	passes := flag.Int("passes", 5, "reconcile passes timed (pass scenario)")
+	maxConns := flag.Int("max-conns", 0, "limit the store's open connections (0: the store's default)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	keep := flag.Bool("keep", false, "keep the database (to look at the queries) and print where it is")
+	flag.Parse()
+	log.SetFlags(0)
+	ctx := context.Background()
+
+	s, cleanup, err := open(ctx, *backend, *dsn)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if *maxConns > 0 {
+		s.DB().SetMaxOpenConns(*maxConns)
+		s.DB().SetMaxIdleConns(*maxConns)
+	}
+	if *keep {
+		cleanup = func() {}
+	}
+	defer cleanup()
+
+	hot := *clients
+	if hot > *presets {
+		hot = *presets
+	}
+	per := *perPreset
+	if per == 0 {
+		switch *scenario {
+		case "claims":
+			per = 1
+		case "pass":
+			per = 10
+		}
+	}
+	hotExtra := 0
+	if *scenario == "claims" {
+		// Enough on the clients' presets for 3,000 claims/s.
+		hotExtra = 3000 * int(duration.Seconds()+1) / hot
+	}
+	seedStart := time.Now()
+	ids, err := seed(ctx, s, *backend, *presets, per, hot, hotExtra)
+	if err != nil {
+		log.Fatalf("seed: %v", err)
+	}
+	log.Printf("seeded %d presets, %d ready prebuilds each (+%d on %d presets) in %s", *presets, per, hotExtra, hot, time.Since(seedStart).Round(time.Millisecond))
+
+	x := reconcile.NewExecExecutor(reconcile.ExecOptions{CreateCmd: "true", DeleteCmd: "true"})
+	pool := reconcile.NewPool(s, x, reconcile.Options{})
+	if *scenario == "pass" {
+		var ds []time.Duration
+		for range *passes {
+			start := time.Now()
+			rep, err := pool.ReconcileOnce(ctx)
+			if err != nil {
+				log.Fatal(err)
+			}
+			ds = append(ds, time.Since(start))
+			if len(rep.Builds) > 0 {
+				log.Printf("warning: the pass started %d builds", len(rep.Builds))
+			}
+		}
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		fmt.Printf("| %s | reconcile pass, full pools | %d | %d | - | %d passes | median %.3f s | min %.3f s | max %.3f s |\n",
+			*backend, *presets, *presets*per, len(ds), ds[len(ds)/2].Seconds(), ds[0].Seconds(), ds[len(ds)-1].Seconds())
+		return
+	}
+
+	srv, err := api.New(s, pool, api.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	token, hash, err := api.NewToken()
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := s.CreateToken(ctx, reconcile.APIToken{ID: uuid.New(), Name: "load", Scopes: []string{api.ScopeAdmin}, Hash: hash, CreatedAt: time.Now()}); err != nil {
+		log.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv}
+	go hs.Serve(ln)
+	defer hs.Close()
+	base := "http://" + ln.Addr().String()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *clients * 2, MaxConnsPerHost: *clients * 2}}
+
+	var body []byte
+	if *scenario == "tracks" {
+		if body, err = os.ReadFile(*plan); err != nil {
+			log.Fatal(err)
+		}
+	}
+	request := func(i int) (*http.Request, error) {
+		switch *scenario {
+		case "claims":
+			return http.NewRequest("POST", base+"/api/v1/presets/"+ids[i%hot].String()+"/claims", strings.NewReader(`{"user":"load"}`))
+		case "tracks":
+			return http.NewRequest("POST", fmt.Sprintf("%s/api/v1/workspaces/%s/builds/%s/plan?preset=%s&user=load", base, uuid.New(), uuid.New(), ids[i%hot]), bytes.NewReader(body))
+		}
+		return nil, fmt.Errorf("unknown scenario %q", *scenario)
+	}
+	want := map[string]int{"claims": http.StatusCreated, "tracks": http.StatusOK}[*scenario]
+
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	var ok, conflict, failed atomic.Int64
+	lat := make([][]time.Duration, *clients)
+	stop := time.Now().Add(*duration)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for c := range *clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(stop) {
+				req, err := request(c)
+				if err != nil {
+					log.Fatal(err)
+				}
+				req.Header.Set("Authorization", "Bearer "+token)
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				d := time.Since(t0)
+				switch resp.StatusCode {
+				case want:
+					ok.Add(1)
+					lat[c] = append(lat[c], d)
+				case http.StatusConflict:
+					conflict.Add(1)
+				default:
+					if failed.Add(1) <= 3 {
+						log.Printf("answer %d", resp.StatusCode)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	pct := func(p float64) float64 {
+		if len(all) == 0 {
+			return 0
+		}
+		return float64(all[int(p*float64(len(all)-1))].Microseconds()) / 1000
+	}
+	name := map[string]string{"claims": "claims", "tracks": fmt.Sprintf("tracks of a %d KB plan", len(body)/1000)}[*scenario]
+	fmt.Printf("| %s | %s | %d | %d | %d | %.0f/s (%d ok, %d 409, %d errors) | p50 %.1f ms | p99 %.1f ms | max %.1f ms |\n",
+		*backend, name, *presets, *presets*per+hot*hotExtra, *clients, float64(ok.Load())/elapsed.Seconds(), ok.Load(), conflict.Load(), failed.Load(),
+		pct(0.50), pct(0.99), pct(1))
+}
+
+// open opens a fresh store: a SQLite file in a temporary directory, or a
+// new schema on the PostgreSQL server.
+func open(ctx context.Context, backend, dsn string) (store, func(), error) {
+	switch backend {
+	case "sqlite":
+		dir, err := os.MkdirTemp("", "serveload")
+		if err != nil {
+			return nil, nil, err
+		}
+		s, err := sqlite.Open(ctx, filepath.Join(dir, "load.db"))
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() { s.Close(); os.RemoveAll(dir) }, nil
+	case "postgres":
+		if dsn == "" {
+			return nil, nil, fmt.Errorf("-store postgres needs -dsn or $CLAIMDRIFT_TEST_POSTGRES_DSN")
+		}
+		cfg, err := pgx.ParseConfig(dsn)
+		if err != nil {
+			return nil, nil, err
+		}
+		admin := stdlib.OpenDB(*cfg)
+		schema := "serveload_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:12]
+		if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+			return nil, nil, err
+		}
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		log.Printf("schema %s", schema)
+		s, err := postgres.Open(ctx, dsn+sep+"search_path="+schema)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() {
+			s.Close()
+			admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+			admin.Close()
+		}, nil
+	}
+	return nil, nil, fmt.Errorf("-store %q: want sqlite or postgres", backend)
+}
+
+// seed writes one template with presets of desired size per, each with
+// per ready prebuilds, and extra more on the first hot presets. It
+// returns the preset ids. Rows are written with multi-row inserts.
+func seed(ctx context.Context, s store, backend string, presets, per, hot, extra int) ([]uuid.UUID, error) {
+	now := time.Now().Add(-time.Hour).UnixMicro()
+	tid, vid := uuid.NewString(), uuid.NewString()
+	db := s.DB()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, ph(backend, `INSERT INTO templates (id, name, organization, active_version_id, created_at) VALUES (?, 'load', 'bench', ?, ?)`), tid, vid, now); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, ph(backend, `INSERT INTO template_versions (id, template_id, name, deprecated, created_at) VALUES (?, ?, 'v1', 0, ?)`), vid, tid, now); err != nil {
+		return nil, err
+	}
+	ids := make([]uuid.UUID, presets)
+	var presetRows, wsRows, buildRows [][]any
+	for i := range presets {
+		ids[i] = uuid.New()
+		presetRows = append(presetRows, []any{ids[i].String(), tid, fmt.Sprintf("p%05d", i), per, now})
+		n := per
+		if i < hot {
+			n += extra
+		}
+		for range n {
+			ws := uuid.NewString()
+			wsRows = append(wsRows, []any{ws, "prebuild-" + ws[:8], reconcile.PrebuildsOwner, tid, ids[i].String(), now})
+			buildRows = append(buildRows, []any{uuid.NewString(), ws, vid, ids[i].String(), now, now, now})
+		}
+	}
+	if err := insertRows(ctx, tx, backend, `INSERT INTO presets (id, template_id, name, desired_instances, created_at) VALUES `, 5, presetRows); err != nil {
+		return nil, err
+	}
+	if err := insertRows(ctx, tx, backend, `INSERT INTO workspaces (id, name, owner, template_id, preset_id, created_at) VALUES `, 6, wsRows); err != nil {
+		return nil, err
+	}
+	if err := insertRows(ctx, tx, backend, `INSERT INTO builds (id, workspace_id, number, template_version_id, preset_id, transition, status, stage, initiator, created_at, started_at, completed_at) VALUES `,
+		7, buildRows, "(?, ?, 1, ?, ?, 'start', 'succeeded', 'prebuild', 'prebuilds', ?, ?, ?)"); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	if backend == "postgres" {
+		_, err = db.ExecContext(ctx, "ANALYZE")
+	}
+	return ids, err
+}
+
+func insertRows(ctx context.Context, tx *sql.Tx, backend, prefix string, cols int, rows [][]any, tuple ...string) error {
+	t := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	if len(tuple) > 0 {
+		t = tuple[0]
+	}
+	const batch = 500
+	for start := 0; start < len(rows); start += batch {
+		end := min(start+batch, len(rows))
+		var args []any
+		tuples := make([]string, 0, end-start)
+		for _, r := range rows[start:end] {
+			tuples = append(tuples, t)
+			args = append(args, r...)
+		}
+		if _, err := tx.ExecContext(ctx, ph(backend, prefix+strings.Join(tuples, ", ")), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ph numbers ? placeholders for PostgreSQL.
+func ph(backend, q string) string {
+	if backend != "postgres" {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range q {
+		if c == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
