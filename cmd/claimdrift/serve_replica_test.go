@@ -186,7 +186,7 @@ exit 0
 	pids := make([]int, 3)
 	for i := range replicas {
 		t.Setenv("REPLICA", strconv.Itoa(i))
-		replicas[i] = startServe(t, bin, db, "--notify", "deliver", "--interval", "300ms", "--stale-build-after", "6s",
+		replicas[i] = startServe(t, bin, db, "--notify", "deliver", "--interval", "300ms", "--build-lease", "2s",
 			"--lease", "3s", "--send-timeout", "1s", "--retry-base", "1s", "--backoff", "200ms", "--failure-limit", "0",
 			"--create-cmd", "sh "+script+" create", "--delete-cmd", "sh "+script+" delete")
 		pids[i] = replicas[i].cmd.Process.Pid
