@@ -83,6 +83,15 @@ func runAnalyze(ctx context.Context, o *analyzeOptions, streams ioStreams, color
 	if !slices.Contains(render.Formats, o.format) {
 		return usageError{fmt.Errorf("--format %q: want one of %s", o.format, strings.Join(render.Formats, ", "))}
 	}
+	if err := validateGlobs("--ignore", o.ignore); err != nil {
+		return err
+	}
+	if err := validateGlobs("--claim-ref", o.claimRefs); err != nil {
+		return err
+	}
+	if o.maxValueLen < 0 {
+		return usageError{fmt.Errorf("--max-value-len %d: must not be negative", o.maxValueLen)}
+	}
 	if o.plan == "-" {
 		if f, ok := streams.In.(*os.File); ok && isTerminal(f) {
 			return usageError{errors.New("no plan given: pass a plan file or pipe one in (terraform show -json PLANFILE | claimdrift analyze)")}

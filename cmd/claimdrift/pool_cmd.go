@@ -111,7 +111,7 @@ func addPolicyFlags(cmd *cobra.Command, o *policyOptions) {
 	f.IntVar(&o.replaceN, "replacement-window", d.ReplacementWindow, "how many recent claims --replacement-threshold looks at")
 	f.DurationVar(&o.backoff, "backoff", d.BackoffInterval, "delay added per recent consecutive failed create (linear backoff)")
 	f.DurationVar(&o.backoffLookback, "backoff-lookback", d.BackoffLookback, "failures older than this do not delay creation")
-	f.IntVar(&o.failureLimit, "failure-limit", d.HardLimit, "consecutive failed creates that stop a preset until `preset resume` (0: no limit)")
+	f.IntVar(&o.failureLimit, "failure-limit", d.HardLimit, "consecutive failed creates that stop a preset until 'claimdrift preset resume' (0: no limit)")
 	f.DurationVar(&o.staleAfter, "stale-build-after", d.BuildTimeout, "record unfinished builds older than this as failed (their reconciler died; 0: never)")
 }
 
@@ -125,15 +125,8 @@ func (o *policyOptions) policy() (reconcile.Policy, error) {
 		HardLimit:            o.failureLimit,
 		BuildTimeout:         o.staleAfter,
 	}
-	switch {
-	case p.OnReplacement != reconcile.OnReplacementReport && p.OnReplacement != reconcile.OnReplacementPause:
-		return p, usageError{fmt.Errorf("--on-replacement %q: want report or pause", o.onReplacement)}
-	case p.ReplacementThreshold < 1 || p.ReplacementWindow < p.ReplacementThreshold:
-		return p, usageError{fmt.Errorf("--replacement-threshold %d of --replacement-window %d: want 1 <= threshold <= window", p.ReplacementThreshold, p.ReplacementWindow)}
-	case p.ReplacementWindow > reconcile.DefaultHistoryLimit || p.HardLimit > reconcile.DefaultHistoryLimit:
-		return p, usageError{fmt.Errorf("--replacement-window and --failure-limit are at most %d", reconcile.DefaultHistoryLimit)}
-	case p.BackoffInterval < 0 || p.BackoffLookback < 0 || p.HardLimit < 0 || p.BuildTimeout < 0:
-		return p, usageError{errors.New("--backoff, --backoff-lookback, --failure-limit and --stale-build-after must not be negative")}
+	if err := p.Validate(); err != nil {
+		return p, usageError{err}
 	}
 	return p, nil
 }

@@ -41,6 +41,9 @@ func (o *execOptions) executorFor() (*reconcile.ExecExecutor, error) {
 	if o.executor != "" && o.executor != "exec" {
 		return nil, usageError{fmt.Errorf("--executor %q: only exec is available", o.executor)}
 	}
+	if err := validateDurations(durationFlag{name: "build-timeout", value: o.timeout, min: time.Second, max: 7 * 24 * time.Hour, zeroOK: true}); err != nil {
+		return nil, err
+	}
 	return reconcile.NewExecExecutor(reconcile.ExecOptions{CreateCmd: o.createCmd, DeleteCmd: o.deleteCmd, ClaimCmd: o.claimCmd, Timeout: o.timeout}), nil
 }
 
@@ -98,7 +101,7 @@ left for a separate "claimdrift notify dispatch" (--notify none).`,
 	f.DurationVar(&o.interval, "interval", time.Minute, "time between passes")
 	f.IntVar(&o.maxBuilds, "max-builds", 0, "start at most this many builds per pass, deletes first (0: no limit)")
 	f.IntVar(&o.parallel, "parallel", 4, "run at most this many builds of a pass at once (deletes before creates)")
-	f.StringVar(&o.notifyVia, "notify", "deliver", "deliver queued notifications while reconciling (deliver; log is the same), or leave them to `notify dispatch` (none)")
+	f.StringVar(&o.notifyVia, "notify", "deliver", "deliver queued notifications while reconciling (deliver; log is the same), or leave them to 'claimdrift notify dispatch' (none)")
 	addPolicyFlags(cmd, &o.policy)
 	addDispatchFlags(cmd, &o.dispatch)
 	addExecFlags(cmd, &o.exec, true)
@@ -112,8 +115,11 @@ func runReconcile(ctx context.Context, o *reconcileOptions, io ioStreams, g *glo
 	if o.notifyVia != "deliver" && o.notifyVia != "log" && o.notifyVia != "none" {
 		return usageError{fmt.Errorf("--notify %q: want deliver or none", o.notifyVia)}
 	}
-	if o.maxBuilds < 0 || o.interval <= 0 || o.parallel < 1 {
-		return usageError{errors.New("--max-builds must not be negative, --interval and --parallel must be positive")}
+	if err := validateDurations(durationFlag{name: "interval", value: o.interval, min: time.Second, max: 24 * time.Hour}); err != nil {
+		return err
+	}
+	if err := validateCounts(countFlag{"max-builds", o.maxBuilds, 0, reconcile.MaxInstances}, countFlag{"parallel", o.parallel, 1, 256}); err != nil {
+		return err
 	}
 	pol, err := o.policy.policy()
 	if err != nil {
@@ -217,7 +223,7 @@ func writePassReport(io ioStreams, format string, rep reconcile.PassReport, dryR
 	names := map[string]string{}
 	for _, pr := range rep.Presets {
 		p := pr.Plan
-		names[p.PresetID.String()] = pr.Template + "/" + pr.Preset
+		names[p.PresetID.String()] = reconcile.QuoteText(pr.Template) + "/" + reconcile.QuoteText(pr.Preset)
 		out.Presets = append(out.Presets, presetPassJSON{Organization: pr.Organization, Template: pr.Template, Preset: pr.Preset, Desired: p.Desired,
 			Eligible: p.Eligible, Creating: p.Creating, Deleting: p.Deleting, Status: p.Status, Blocked: p.Blocked})
 	}
@@ -253,7 +259,7 @@ func writePassReport(io ioStreams, format string, rep reconcile.PassReport, dryR
 	}
 	for _, p := range out.Presets {
 		if p.Blocked != "" {
-			fmt.Fprintf(tw, "  blocked\t%s/%s\t%s\n", p.Template, p.Preset, p.Blocked)
+			fmt.Fprintf(tw, "  blocked\t%s/%s\t%s\n", reconcile.QuoteText(p.Template), reconcile.QuoteText(p.Preset), p.Blocked)
 		}
 	}
 	return tw.Flush()

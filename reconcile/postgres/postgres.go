@@ -8,11 +8,13 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 
 	"github.com/claimdrift/claimdrift/reconcile/internal/sqlstore"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -64,8 +66,26 @@ var dialect = sqlstore.Dialect{
 		err := tx.QueryRowContext(ctx, `SELECT pg_try_advisory_xact_lock($1, hashtext(current_schema()))`, passLockClass).Scan(&ok)
 		return ok, err
 	},
+	Retryable: retryable,
 	LockMigrations: func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))`, migrationLockClass)
 		return err
 	},
+}
+
+// retryable reports the errors of a transaction that lost a race with an
+// identical one: unique_violation (23505), serialization_failure (40001)
+// and deadlock_detected (40P01). Run again, the transaction sees the
+// winner's rows and answers as if the requests had come one after the
+// other ("already tracked", the existing recipient).
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch pe.Code {
+	case "23505", "40001", "40P01":
+		return true
+	}
+	return false
 }

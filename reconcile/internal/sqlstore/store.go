@@ -33,7 +33,16 @@ type Dialect struct {
 	ReadIsolation sql.IsolationLevel
 	// LockMigrations serializes migrations inside tx; nil when not needed.
 	LockMigrations func(ctx context.Context, tx *sql.Tx) error
+	// Retryable reports errors after which a write transaction is run
+	// again from the start: a unique-key violation or serialization
+	// failure from a concurrent identical request, whose retry then sees
+	// the other request's row and answers like the sequential case. Nil
+	// when transactions are exclusive (SQLite's BEGIN IMMEDIATE).
+	Retryable func(error) bool
 }
+
+// txAttempts bounds the retries of a write transaction that lost a race.
+const txAttempts = 5
 
 // Store implements reconcile.Store and notify.Outbox on a *sql.DB.
 type Store struct {
@@ -149,6 +158,15 @@ type querier interface {
 }
 
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.inTxOnce(ctx, fn)
+		if err == nil || s.d.Retryable == nil || attempt >= txAttempts || ctx.Err() != nil || !s.d.Retryable(err) {
+			return err
+		}
+	}
+}
+
+func (s *Store) inTxOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -242,8 +260,12 @@ func presetScanner(p *reconcile.Preset) ([]any, func() error) {
 
 // ImportTemplate implements reconcile.Store.
 func (s *Store) ImportTemplate(ctx context.Context, in reconcile.TemplateImport) (reconcile.ImportResult, error) {
+	if err := in.Validate(); err != nil {
+		return reconcile.ImportResult{}, err
+	}
 	var res reconcile.ImportResult
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res = reconcile.ImportResult{}
 		t, err := s.templateByName(ctx, tx, in.Organization, in.Name, true)
 		if errors.Is(err, reconcile.ErrNotFound) {
 			t = reconcile.Template{ID: uuid.New(), Name: in.Name, Organization: in.Organization, CreatedAt: in.Now}
@@ -332,6 +354,9 @@ func (s *Store) templateByName(ctx context.Context, q querier, org, name string,
 
 // SavePreset implements reconcile.Store.
 func (s *Store) SavePreset(ctx context.Context, spec reconcile.PresetSpec) (reconcile.Preset, error) {
+	if err := spec.Validate(); err != nil {
+		return reconcile.Preset{}, err
+	}
 	var p reconcile.Preset
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if spec.TemplateID == uuid.Nil {

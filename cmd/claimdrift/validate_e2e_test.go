@@ -1,0 +1,62 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestTemplateImportRefusesBadPresets: a plan's presets go through the
+// same checks as `preset add`; a bad one refuses the whole import with
+// exit 1 naming the preset and the field, and nothing is recorded.
+func TestTemplateImportRefusesBadPresets(t *testing.T) {
+	orig, err := os.ReadFile(planPath("providers/docker.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const instances = `"expiration_policy":[{"ttl":86400}],"instances":2,`
+	if !strings.Contains(string(orig), instances) {
+		t.Fatal("sample plan changed: no preset with instances 2")
+	}
+	tests := []struct {
+		name, from, to string
+		want           []string
+	}{
+		{"negative instances", instances, `"expiration_policy":[{"ttl":86400}],"instances":-3,`, []string{`preset "Standard"`, "instances", "-3"}},
+		{"10^12 instances", instances, `"expiration_policy":[{"ttl":86400}],"instances":1000000000000,`, []string{`preset "Standard"`, "instances", "1000000000000"}},
+		{"sub-second ttl is impossible, negative ttl is not", `"ttl":86400`, `"ttl":-5`, []string{`preset "Standard"`, "ttl"}},
+		{"bad cron", `"cron":"* 8-18 * * 1-5"`, `"cron":"* 8-18 * *"`, []string{`preset "Standard"`, "schedules[0].cron"}},
+		{"schedule instances", `"cron":"* 8-18 * * 1-5","instances":4`, `"cron":"* 8-18 * * 1-5","instances":-4`, []string{`preset "Standard"`, "schedules[0].instances"}},
+		{"control character in name", `"name":"Standard"`, `"name":"Stan\u001b[2Jdard"`, []string{`preset "Stan\x1b[2Jdard"`, "name"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !strings.Contains(string(orig), tt.from) {
+				t.Fatalf("sample plan has no %s", tt.from)
+			}
+			plan := filepath.Join(t.TempDir(), "plan.json")
+			if err := os.WriteFile(plan, []byte(strings.Replace(string(orig), tt.from, tt.to, 1)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			w := &poolWorld{t: t, db: filepath.Join(t.TempDir(), "c.db")}
+			r := w.run("template", "import", "--name", "docker", plan)
+			if r.code != 1 {
+				t.Fatalf("exit %d, want 1; stdout %q stderr %q", r.code, r.stdout, r.stderr)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("stderr %q does not name %q", r.stderr, want)
+				}
+			}
+			if strings.Count(r.stderr, "\n") != 1 || strings.ContainsAny(r.stderr, "\x1b\r") {
+				t.Errorf("stderr is not one clean line: %q", r.stderr)
+			}
+			if _, err := os.Stat(w.db); err == nil {
+				if out := w.ok("preset", "list", "--format", "json"); strings.TrimSpace(out) != "[]" {
+					t.Errorf("presets recorded by a refused import: %s", out)
+				}
+			}
+		})
+	}
+}
