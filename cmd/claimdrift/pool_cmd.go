@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -21,7 +23,7 @@ import (
 // persistent --db flag every store-backed command shares.
 func addPoolCommands(root *cobra.Command, io ioStreams, g *globalOptions) {
 	root.PersistentFlags().StringVar(&g.db, "db", "",
-		"database: a postgres:// URL selects PostgreSQL, anything else is a SQLite file (default $CLAIMDRIFT_DB, else $XDG_STATE_HOME/claimdrift/claimdrift.db)")
+		"database: a postgres:// or postgresql:// URL or a key=value DSN selects PostgreSQL, a path a SQLite file; other URL schemes are refused (default $CLAIMDRIFT_DB, else $XDG_STATE_HOME/claimdrift/claimdrift.db)")
 	root.AddCommand(
 		newTemplateCmd(io, g),
 		newPresetCmd(io, g),
@@ -63,8 +65,60 @@ func dbLocation(io ioStreams, g *globalOptions) (string, error) {
 	return filepath.Join(state, "claimdrift", "claimdrift.db"), nil
 }
 
-func isPostgresDSN(dsn string) bool {
-	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+// storeKind says which store a --db value selects.
+type storeKind int
+
+const (
+	storeSQLite storeKind = iota
+	storePostgres
+)
+
+// libpqKeywords are the connection parameters a key=value PostgreSQL DSN
+// starts with (libpq's list; pgx accepts the same).
+var libpqKeywords = map[string]bool{
+	"host": true, "hostaddr": true, "port": true, "dbname": true, "user": true, "password": true, "passfile": true,
+	"connect_timeout": true, "sslmode": true, "sslcert": true, "sslkey": true, "sslrootcert": true, "sslpassword": true,
+	"application_name": true, "target_session_attrs": true, "options": true, "service": true, "servicefile": true,
+	"sslsni": true, "krbsrvname": true, "gssencmode": true, "channel_binding": true, "search_path": true,
+}
+
+// urlScheme matches what looks like a URL scheme ("mysql:", "file:",
+// "postgres:"): letters, digits, +, - and . after a letter, then a colon.
+var urlScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:`)
+
+// classifyDB tells PostgreSQL from SQLite: postgres:// and postgresql://
+// URLs in any case and key=value DSNs (host=… dbname=…) are PostgreSQL;
+// anything else that starts like a URL (mysql://, postgres:/h/db,
+// file:x.db?mode=ro) is refused rather than silently created as a SQLite
+// file of that name; everything else is a SQLite file path.
+// The returned DSN has its URL scheme lowercased (pgx only knows the
+// lowercase spelling).
+func classifyDB(dsn string) (storeKind, string, error) {
+	lower := strings.ToLower(dsn)
+	for _, scheme := range []string{"postgres://", "postgresql://"} {
+		if strings.HasPrefix(lower, scheme) {
+			return storePostgres, scheme + dsn[len(scheme):], nil
+		}
+	}
+	if k, _, ok := strings.Cut(strings.TrimSpace(dsn), "="); ok && libpqKeywords[strings.ToLower(strings.TrimSpace(k))] {
+		return storePostgres, dsn, nil
+	}
+	if m := urlScheme.FindString(dsn); m != "" {
+		return 0, "", usageError{fmt.Errorf("--db %s: unsupported database URL scheme %q: want postgres:// or postgresql://, a key=value PostgreSQL DSN, or a SQLite file path (write ./%s for a file of that name)",
+			redactDSN(dsn), strings.TrimSuffix(m, ":"), "NAME")}
+	}
+	return storeSQLite, dsn, nil
+}
+
+// redactDSN hides the password of a database URL for messages.
+func redactDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			return u.String()
+		}
+	}
+	return dsn
 }
 
 // openStore opens the database --db names. The caller closes it.
@@ -73,7 +127,11 @@ func openStore(ctx context.Context, io ioStreams, g *globalOptions) (poolStore, 
 	if err != nil {
 		return nil, err
 	}
-	if isPostgresDSN(dsn) {
+	kind, dsn, err := classifyDB(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if kind == storePostgres {
 		return postgres.Open(ctx, dsn)
 	}
 	return sqlite.Open(ctx, dsn)
