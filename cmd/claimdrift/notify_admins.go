@@ -49,6 +49,9 @@ func newAdminsAddCmd(io ioStreams, g *globalOptions) *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("add recipient: %w", err)
 				}
+				if enc, ok := s.(interface{ SecretsEncrypted() bool }); r.Secret != "" && (!ok || !enc.SecretsEncrypted()) {
+					fmt.Fprintln(io.ErrOut, "claimdrift: warning: the webhook secret is stored UNENCRYPTED in the database; pass --secret-key-file (or set CLAIMDRIFT_SECRET_KEY_FILE) to encrypt secrets at rest")
+				}
 				_, err = fmt.Fprintf(io.Out, "%s\t%s\t%s %s%s\n", got.ID, scopeLabel(got), got.Channel, got.Target(), secretLabel(got))
 				return err
 			})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -24,6 +25,7 @@ import (
 func addPoolCommands(root *cobra.Command, io ioStreams, g *globalOptions) {
 	root.PersistentFlags().StringVar(&g.db, "db", "",
 		"database: a postgres:// or postgresql:// URL or a key=value DSN selects PostgreSQL, a path a SQLite file; other URL schemes are refused (default $CLAIMDRIFT_DB, else $XDG_STATE_HOME/claimdrift/claimdrift.db)")
+	addStoreFlags(root, &g.store)
 	root.AddCommand(
 		newTemplateCmd(io, g),
 		newPresetCmd(io, g),
@@ -131,10 +133,75 @@ func openStore(ctx context.Context, io ioStreams, g *globalOptions) (poolStore, 
 	if err != nil {
 		return nil, err
 	}
-	if kind == storePostgres {
-		return postgres.Open(ctx, dsn)
+	if err := validateDurations(
+		durationFlag{name: "db-connect-timeout", value: g.store.connectTimeout, min: 100 * time.Millisecond, max: time.Hour, zeroOK: true},
+		durationFlag{name: "db-statement-timeout", value: g.store.statementTimeout, min: 100 * time.Millisecond, max: 24 * time.Hour, zeroOK: true},
+	); err != nil {
+		return nil, err
 	}
-	return sqlite.Open(ctx, dsn)
+	key, err := g.store.secretKey(io)
+	if err != nil {
+		return nil, err
+	}
+	var s interface {
+		poolStore
+		UseSecretKey(ctx context.Context, key *notify.SecretKey) (int, error)
+	}
+	if kind == storePostgres {
+		s, err = postgres.OpenWith(ctx, dsn, postgres.Options{ConnectTimeout: g.store.connectTimeout, StatementTimeout: g.store.statementTimeout})
+	} else {
+		s, err = sqlite.Open(ctx, dsn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if key != nil {
+		n, err := s.UseSecretKey(ctx, key)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		if n > 0 {
+			fmt.Fprintf(io.ErrOut, "claimdrift: encrypted %d webhook secret(s) that were stored in plain text\n", n)
+		}
+	}
+	return s, nil
+}
+
+// storeOptions are the flags every store-backed command shares besides
+// --db.
+type storeOptions struct {
+	connectTimeout, statementTimeout time.Duration
+	secretKeyFile                    string
+}
+
+func addStoreFlags(root *cobra.Command, o *storeOptions) {
+	d := postgres.DefaultOptions()
+	f := root.PersistentFlags()
+	f.DurationVar(&o.connectTimeout, "db-connect-timeout", d.ConnectTimeout, "PostgreSQL: give up connecting after this long (0: no limit)")
+	f.DurationVar(&o.statementTimeout, "db-statement-timeout", d.StatementTimeout, "PostgreSQL: statement_timeout of every statement; a server silent for this long plus 5s is given up on (0: no limit)")
+	f.StringVar(&o.secretKeyFile, "secret-key-file", "", "file holding the 32-byte key (hex or base64) that encrypts webhook secrets at rest (default $CLAIMDRIFT_SECRET_KEY_FILE; without one secrets are stored in plain text)")
+}
+
+// secretKey reads the key of --secret-key-file, else
+// CLAIMDRIFT_SECRET_KEY_FILE; nil when neither is set.
+func (o *storeOptions) secretKey(io ioStreams) (*notify.SecretKey, error) {
+	path := o.secretKeyFile
+	if path == "" && io.Getenv != nil {
+		path = io.Getenv("CLAIMDRIFT_SECRET_KEY_FILE")
+	}
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read secret key file: %w", err)
+	}
+	key, err := notify.ParseSecretKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return key, nil
 }
 
 // withStore opens the store, runs fn and closes the store.

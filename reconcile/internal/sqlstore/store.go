@@ -48,6 +48,8 @@ const txAttempts = 5
 type Store struct {
 	db *sql.DB
 	d  Dialect
+	// secrets encrypts webhook secrets at rest; nil stores them as given.
+	secrets *notify.SecretKey
 }
 
 var (
