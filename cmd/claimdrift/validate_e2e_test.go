@@ -60,3 +60,31 @@ func TestTemplateImportRefusesBadPresets(t *testing.T) {
 		})
 	}
 }
+
+// TestAnalyzeNeverRunsTerraformFromWorkingDirectory: a repository that
+// ships ./.tools/bin/terraform must not get it run by `claimdrift analyze`
+// of a binary plan in that directory.
+func TestAnalyzeNeverRunsTerraformFromWorkingDirectory(t *testing.T) {
+	plan, err := filepath.Abs(planPath("claim.tfplan"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := t.TempDir()
+	marker := filepath.Join(t.TempDir(), "ran")
+	if err := os.MkdirAll(filepath.Join(repo, ".tools", "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := "#!/bin/sh\ntouch " + marker + "\necho '{\"terraform_version\":\"1.5.7\",\"platform\":\"linux_amd64\"}'\n"
+	if err := os.WriteFile(filepath.Join(repo, ".tools", "bin", "terraform"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", t.TempDir()) // nothing on PATH
+	t.Chdir(repo)
+	r := runCLI(t, "", nil, "analyze", plan)
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("claimdrift ran ./.tools/bin/terraform from the working directory")
+	}
+	if r.code != 1 {
+		t.Errorf("exit %d, want 1 (no terraform): %s", r.code, r.stderr)
+	}
+}
