@@ -1,10 +1,14 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // TestTemplateImportRefusesBadPresets: a plan's presets go through the
@@ -86,5 +90,32 @@ func TestAnalyzeNeverRunsTerraformFromWorkingDirectory(t *testing.T) {
 	}
 	if r.code != 1 {
 		t.Errorf("exit %d, want 1 (no terraform): %s", r.code, r.stderr)
+	}
+}
+
+// TestFlagUsageHasNoBackquotes: pflag takes a `quoted` word in a flag's
+// usage as the value's name, so "until `preset resume`" rendered as
+// "--failure-limit preset resume". No flag of any command may do that.
+func TestFlagUsageHasNoBackquotes(t *testing.T) {
+	root := newRootCmd(ioStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard})
+	var walk func(c *cobra.Command)
+	n := 0
+	walk = func(c *cobra.Command) {
+		for _, fs := range []*pflag.FlagSet{c.LocalFlags(), c.PersistentFlags()} {
+			fs.VisitAll(func(f *pflag.Flag) {
+				n++
+				if strings.Contains(f.Usage, "`") {
+					name, _ := pflag.UnquoteUsage(f)
+					t.Errorf("%s --%s: usage has backquotes (renders as --%s %s): %q", c.CommandPath(), f.Name, f.Name, name, f.Usage)
+				}
+			})
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	if n < 50 {
+		t.Fatalf("only %d flags visited", n)
 	}
 }
