@@ -16,10 +16,6 @@ import (
 // the linted modules declares it; replacements of coder_* resources are left
 // out, as in the static pass. The findings are sorted again.
 func Confirm(res *Result, rep *analyzer.Report) {
-	type match struct {
-		f     *Finding
-		found bool
-	}
 	attrFindings := map[string][]int{} // MODULE|TYPE.NAME → indexes
 	for i := range res.Findings {
 		f := &res.Findings[i]

@@ -212,13 +212,6 @@ func parseID(s string) uuid.UUID {
 	return id
 }
 
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // ---- catalog ----
 
 const templateCols = `t.id, t.name, t.organization, t.active_version_id, t.created_at`
