@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/claimdrift/claimdrift/notify"
+	"github.com/claimdrift/claimdrift/reconcile"
 )
 
 func newAdminsCmd(io ioStreams, g *globalOptions) *cobra.Command {
@@ -116,11 +117,11 @@ func scopeLabel(r notify.Recipient) string {
 	switch r.Scope {
 	case notify.ScopeTemplate:
 		if r.Organization != "" {
-			return "template " + r.Organization + "/" + r.Template
+			return "template " + reconcile.QuoteText(r.Organization) + "/" + reconcile.QuoteText(r.Template)
 		}
-		return "template " + r.Template
+		return "template " + reconcile.QuoteText(r.Template)
 	case notify.ScopeOrganization:
-		return "organization " + r.Organization
+		return "organization " + reconcile.QuoteText(r.Organization)
 	}
 	return "default"
 }

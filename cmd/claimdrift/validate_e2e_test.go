@@ -1,6 +1,7 @@
 package main
 
 import (
+	"database/sql"
 	"io"
 	"os"
 	"path/filepath"
@@ -117,5 +118,38 @@ func TestFlagUsageHasNoBackquotes(t *testing.T) {
 	walk(root)
 	if n < 50 {
 		t.Fatalf("only %d flags visited", n)
+	}
+}
+
+// TestHostileNamesArePrintedEscaped: names an older version stored with
+// escape codes and line breaks are printed quoted, never raw, by every
+// listing.
+func TestHostileNamesArePrintedEscaped(t *testing.T) {
+	w := &poolWorld{t: t, db: filepath.Join(t.TempDir(), "c.db")}
+	w.ok("template", "import", "--name", "dev", "--org", "acme", planPath("claim.json"))
+	w.ok("preset", "add", "--template", "dev", "--name", "small", "--instances", "1")
+	w.ok("admins", "add", "--template", "dev", "--email", "ops@example.com")
+	s := openTestStore(t, w.db)
+	db := s.(interface{ DB() *sql.DB }).DB()
+	for _, q := range []string{
+		"UPDATE templates SET name = 'dev' || char(27) || '[2J' || char(10) || 'FAKE LINE', organization = 'ac' || char(13) || 'me'",
+		"UPDATE presets SET name = 'sm' || char(27) || ']0;title' || char(7) || 'all'",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	for _, args := range [][]string{{"status"}, {"preset", "list"}, {"admins", "list"}, {"reconcile", "--once", "--dry-run"}} {
+		r := w.run(args...)
+		if r.code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, r.code, r.stderr)
+		}
+		if strings.ContainsAny(r.stdout+r.stderr, "\x1b\r\x07") || strings.Contains(r.stdout, "\nFAKE LINE") {
+			t.Errorf("%v prints a name raw:\n%q", args, r.stdout)
+		}
+		if !strings.Contains(r.stdout, `\x1b`) {
+			t.Errorf("%v does not show the escaped name:\n%q", args, r.stdout)
+		}
 	}
 }
