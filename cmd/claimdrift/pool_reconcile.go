@@ -115,7 +115,7 @@ func runReconcile(ctx context.Context, o *reconcileOptions, io ioStreams, g *glo
 	if o.notifyVia != "deliver" && o.notifyVia != "log" && o.notifyVia != "none" {
 		return usageError{fmt.Errorf("--notify %q: want deliver or none", o.notifyVia)}
 	}
-	if err := validateDurations(durationFlag{name: "interval", value: o.interval, min: time.Second, max: 24 * time.Hour}); err != nil {
+	if err := validateDurations(durationFlag{name: "interval", value: o.interval, min: 50 * time.Millisecond, max: 24 * time.Hour}); err != nil {
 		return err
 	}
 	if err := validateCounts(countFlag{"max-builds", o.maxBuilds, 0, reconcile.MaxInstances}, countFlag{"parallel", o.parallel, 1, 256}); err != nil {
