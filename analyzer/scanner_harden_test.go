@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -146,4 +147,27 @@ func TestInvalidJSONInSkippedSections(t *testing.T) {
 			t.Fatalf("chunk %d: valid section refused: %v", chunk, err)
 		}
 	}
+}
+
+// FuzzSkipValue checks the streaming skipper against encoding/json: what
+// it accepts is valid JSON, and every valid JSON value is accepted whole,
+// whatever the read sizes.
+func FuzzSkipValue(f *testing.F) {
+	for _, s := range []string{`{"a":[1,-0.5e+3,"x\"\u00e9",true,null,{}]}`, `[1 2]`, `{"a" 1}`, `[01]`, `"\x"`, `[1,]`, "[\"a\tb\"]", `1e5`, `tru`} {
+		f.Add([]byte(s), uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, chunk uint8) {
+		s := newScanner(&chunkReader{r: bytes.NewReader(data), n: int(chunk%64) + 1})
+		err := s.skipValue()
+		consumed := s.base + int64(s.pos)
+		if err == nil {
+			if !json.Valid(data[:consumed]) {
+				t.Fatalf("skipper accepted invalid JSON %q", data[:consumed])
+			}
+			return
+		}
+		if json.Valid(data) && bytes.Count(data, []byte("["))+bytes.Count(data, []byte("{")) < maxDepth {
+			t.Fatalf("skipper refused valid JSON %q: %v", data, err)
+		}
+	})
 }
