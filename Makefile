@@ -13,6 +13,9 @@ export TF_CLI_CONFIG_FILE := /dev/null
 # (golang/go#75804, fixed in Go 1.27); a count has no deadline to race.
 FUZZTIME ?= 30000x
 SAMPLE   ?= testdata/plans/providers/docker.json
+# The concurrency-heavy packages (pool passes, claims, dispatcher lanes,
+# store transactions) run once more under the race detector in `make test`.
+RACE_PKGS ?= ./notify/ ./reconcile/ ./reconcile/internal/sqlstore/ ./reconcile/sqlite/ ./reconcile/postgres/
 
 .PHONY: all run build test test-go fuzz tools fixtures bench bench-serve lint clean pg-start pg-stop
 
@@ -37,6 +40,7 @@ test: tools
 	@set -a; . $(TOOLS)/pg/env; set +a; \
 	  status=0; \
 	  $(GO) test -count=1 ./... || status=$$?; \
+	  [ $$status -eq 0 ] && { $(GO) test -race -count=1 $(RACE_PKGS) || status=$$?; }; \
 	  [ $$status -eq 0 ] && { $(MAKE) --no-print-directory fuzz || status=$$?; }; \
 	  scripts/pg.sh stop; exit $$status
 
@@ -56,10 +60,12 @@ bench: build
 bench-serve:
 	@scripts/bench-serve.sh
 
-## lint: gofmt and go vet
+## lint: gofmt, go vet and staticcheck (scripts/tools.sh installs it when missing)
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@[ -x $(TOOLS)/bin/staticcheck ] || scripts/tools.sh
+	$(TOOLS)/bin/staticcheck ./...
 
 pg-start:
 	@scripts/pg.sh start

@@ -1,6 +1,11 @@
 package analyzer
 
-import "unicode/utf8"
+import (
+	"errors"
+	"fmt"
+	"unicode"
+	"unicode/utf8"
+)
 
 // MatchGlob reports whether s matches pattern, where '*' matches any run of
 // characters (including none) and '?' any one character. Every other
@@ -38,4 +43,27 @@ func MatchGlob(pattern, s string) bool {
 		pi++
 	}
 	return pi == len(pattern)
+}
+
+// MaxGlobLen bounds the length of a glob pattern, in bytes.
+const MaxGlobLen = 1024
+
+// ValidateGlob checks a pattern for MatchGlob: not empty, at most
+// MaxGlobLen bytes of valid UTF-8, no control characters. (Every other
+// character is literal or a wildcard, so nothing else can be malformed.)
+func ValidateGlob(pattern string) error {
+	switch {
+	case pattern == "":
+		return errors.New("empty pattern")
+	case len(pattern) > MaxGlobLen:
+		return fmt.Errorf("pattern is %d bytes long, at most %d", len(pattern), MaxGlobLen)
+	case !utf8.ValidString(pattern):
+		return fmt.Errorf("pattern %q is not valid UTF-8", pattern)
+	}
+	for _, r := range pattern {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("pattern %q holds a control character", pattern)
+		}
+	}
+	return nil
 }

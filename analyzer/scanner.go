@@ -213,36 +213,52 @@ func (s *scanner) skipValueHere() error {
 	case c == '{' || c == '[':
 		return s.skipContainer()
 	default:
-		// Scalars are short: make sure the whole token is in the buffer,
-		// then use the in-memory walker.
-		for {
-			j, err := skipValue(s.buf[:s.end], s.pos)
-			if err == nil && j < s.end {
-				s.pos = j
-				return nil
-			}
-			if !s.eof {
-				s.fill()
-				continue
-			}
-			if err != nil {
-				var re *rawError
-				if errors.As(err, &re) && re.msg == "unexpected end of value" {
-					return s.eofError("")
-				}
-				return s.fromRaw(err, 0)
-			}
-			s.pos = j
-			return nil
-		}
+		return s.skipScalar()
 	}
 }
 
-// skipString skips the string whose opening quote is at s.pos.
+// skipScalar skips the number or literal that starts at s.pos: it finds
+// where the token ends (a delimiter, or the end of the input), reading
+// more as needed but looking at each byte once, then validates the whole
+// token with the in-memory walker. Rescanning the token after every read
+// was quadratic for a long number arriving in small reads (a pipe).
+func (s *scanner) skipScalar() error {
+	n := 0 // bytes of the token known not to end it, from s.pos
+	for {
+		for s.pos+n < s.end && !scalarEnd[s.buf[s.pos+n]] {
+			n++
+		}
+		if s.pos+n < s.end || !s.fill() {
+			break
+		}
+	}
+	j, err := skipValue(s.buf[:s.end], s.pos)
+	if err != nil {
+		var re *rawError
+		if errors.As(err, &re) && re.msg == "unexpected end of value" {
+			return s.eofError("")
+		}
+		return s.fromRaw(err, 0)
+	}
+	if j < s.end && !scalarEnd[s.buf[j]] {
+		return s.errorAt(j, ErrNotJSON, "invalid character "+quoteChar(s.buf[j])+" after a value")
+	}
+	s.pos = j
+	return nil
+}
+
+// scalarEnd marks the bytes that can follow a number or literal: space,
+// separators and the brackets and quote that would start or end
+// something else.
+var scalarEnd = [256]bool{' ': true, '\n': true, '\r': true, '\t': true, ',': true, ':': true,
+	'"': true, '{': true, '}': true, '[': true, ']': true}
+
+// skipString skips the string whose opening quote is at s.pos, checking
+// that it holds no raw control character and only valid escapes.
 func (s *scanner) skipString() error {
 	s.pos++
 	for {
-		k := stringStop(s.buf[s.pos:s.end])
+		k := stringStopCtl(s.buf[s.pos:s.end])
 		if k < 0 {
 			s.pos = s.end
 			if !s.fill() {
@@ -251,18 +267,42 @@ func (s *scanner) skipString() error {
 			continue
 		}
 		s.pos += k
-		if s.buf[s.pos] == '"' {
+		switch c := s.buf[s.pos]; c {
+		case '"':
 			s.pos++
 			return nil
+		case '\\':
+		default:
+			return s.errorAt(s.pos, ErrNotJSON, "invalid character "+quoteChar(c)+" in string literal")
 		}
-		// An escape: skip the backslash and the byte it escapes.
+		// An escape: the backslash, a valid escape letter, and for \u four
+		// hex digits.
+		s.ensure(2)
 		if s.pos+1 >= s.end {
-			if !s.fill() {
+			return s.eofError(" inside a string")
+		}
+		switch e := s.buf[s.pos+1]; e {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			s.pos += 2
+		case 'u':
+			s.ensure(6)
+			if s.pos+6 > s.end {
 				return s.eofError(" inside a string")
 			}
+			for _, h := range s.buf[s.pos+2 : s.pos+6] {
+				if !isHex(h) {
+					return s.errorAt(s.pos, ErrNotJSON, "invalid \\u escape in string literal")
+				}
+			}
+			s.pos += 6
+		default:
+			return s.errorAt(s.pos, ErrNotJSON, "invalid escape "+quoteChar(e)+" in string literal")
 		}
-		s.pos += 2
 	}
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
 // skipContainer skips the object or array that starts at s.pos, checking
@@ -272,50 +312,192 @@ func (s *scanner) skipContainer() error {
 	return s.skipOpen(stackBuf[:0])
 }
 
+// Grammar states of skipOpen.
+const (
+	gsValue      = iota // a value must come
+	gsFirstValue        // just after '[': a value or ']'
+	gsKey               // a member name must come
+	gsFirstKey          // just after '{': a member name or '}'
+	gsColon             // ':' must come
+	gsAfterValue        // ',' or the innermost container's closing bracket
+)
+
 // skipOpen consumes input until the containers whose opening brackets are
-// on stack (innermost last; empty means "the container starting at s.pos")
-// are all closed, checking that brackets match.
+// on stack (innermost last) are all closed, checking the JSON grammar
+// on the way (brackets match, names, colons, commas, values), so that a
+// malformed section is reported even though nothing in it is kept. An
+// empty stack means "the container starting at s.pos"; a non-empty one
+// resumes just after a value inside the innermost container.
 func (s *scanner) skipOpen(stack []byte) error {
+	st := gsAfterValue
+	if len(stack) == 0 {
+		st = gsValue
+	}
 	for {
-		for s.pos < s.end {
-			c := s.buf[s.pos]
-			switch c {
-			case '"':
-				if err := s.skipString(); err != nil {
-					return err
-				}
-				continue
-			case '{', '[':
-				if len(stack) >= maxDepth {
-					return s.errorAt(s.pos, ErrNotJSON, "nesting too deep")
-				}
-				stack = append(stack, c)
-			case '}', ']':
-				open := byte('{')
-				if c == ']' {
-					open = '['
-				}
-				if len(stack) == 0 || stack[len(stack)-1] != open {
-					return s.errorAt(s.pos, ErrNotJSON, "mismatched "+quoteChar(c))
-				}
-				stack = stack[:len(stack)-1]
-				if len(stack) == 0 {
-					s.pos++
-					return nil
-				}
-			}
-			s.pos++
-			b := s.buf
-			p, e := s.pos, s.end
-			for p < e && !structural[b[p]] {
+		// Fast path: walk the buffered bytes with local variables; a token
+		// that runs past the buffer's end goes to the methods that read
+		// more input.
+		b, p, e := s.buf, s.pos, s.end
+		for p < e {
+			c := b[p]
+			if isSpace(c) {
 				p++
+				continue
 			}
-			s.pos = p
+			switch st {
+			case gsFirstValue, gsFirstKey:
+				if c == ']' && st == gsFirstValue || c == '}' && st == gsFirstKey {
+					p++
+					stack = stack[:len(stack)-1]
+					if len(stack) == 0 {
+						s.pos = p
+						return nil
+					}
+					st = gsAfterValue
+					continue
+				}
+				if st == gsFirstKey {
+					st = gsKey
+				} else {
+					st = gsValue
+				}
+			}
+			switch st {
+			case gsValue, gsKey:
+				if st == gsKey && c != '"' {
+					s.pos = p
+					return s.errorAt(p, ErrNotJSON, "invalid character "+quoteChar(c)+" looking for a member name")
+				}
+				next := gsAfterValue
+				if st == gsKey {
+					next = gsColon
+				}
+				switch c {
+				case '"':
+					if k := stringStopCtl(b[p+1 : e]); k >= 0 && b[p+1+k] == '"' {
+						p += k + 2 // a string without escapes, all buffered
+					} else {
+						s.pos = p
+						if err := s.skipString(); err != nil {
+							return err
+						}
+						b, p, e = s.buf, s.pos, s.end
+					}
+					st = next
+				case '{', '[':
+					if len(stack) >= maxDepth {
+						s.pos = p
+						return s.errorAt(p, ErrNotJSON, "nesting too deep")
+					}
+					stack = append(stack, c)
+					p++
+					st = gsFirstValue
+					if c == '{' {
+						st = gsFirstKey
+					}
+				case ']', '}', ',', ':':
+					s.pos = p
+					return s.errorAt(p, ErrNotJSON, "invalid character "+quoteChar(c)+" looking for a value")
+				default:
+					j := p
+					for j < e && !scalarEnd[b[j]] {
+						j++
+					}
+					if j < e && validScalar(b[p:j]) {
+						p = j
+					} else {
+						s.pos = p
+						if err := s.skipScalar(); err != nil {
+							return err
+						}
+						b, p, e = s.buf, s.pos, s.end
+					}
+					st = gsAfterValue
+				}
+			case gsColon:
+				if c != ':' {
+					s.pos = p
+					return s.errorAt(p, ErrNotJSON, "invalid character "+quoteChar(c)+" after a member name")
+				}
+				p++
+				st = gsValue
+			case gsAfterValue:
+				top := stack[len(stack)-1]
+				switch {
+				case c == ',':
+					p++
+					st = gsValue
+					if top == '{' {
+						st = gsKey
+					}
+				case c == '}' && top == '{', c == ']' && top == '[':
+					p++
+					stack = stack[:len(stack)-1]
+					if len(stack) == 0 {
+						s.pos = p
+						return nil
+					}
+				case c == '}' || c == ']':
+					s.pos = p
+					return s.errorAt(p, ErrNotJSON, "mismatched "+quoteChar(c))
+				default:
+					s.pos = p
+					return s.errorAt(p, ErrNotJSON, "invalid character "+quoteChar(c)+" after a value")
+				}
+			}
 		}
+		s.pos = p
 		if !s.fill() {
 			return s.eofError("")
 		}
 	}
+}
+
+// validScalar reports whether tok is a whole JSON number or literal
+// (true, false, null), without allocating.
+func validScalar(tok []byte) bool {
+	switch string(tok) {
+	case "true", "false", "null":
+		return true
+	}
+	i := 0
+	if i < len(tok) && tok[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(tok) && tok[i] == '0':
+		i++
+	case i < len(tok) && tok[i] >= '1' && tok[i] <= '9':
+		for i < len(tok) && tok[i] >= '0' && tok[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(tok) && tok[i] == '.' {
+		i++
+		d := i
+		for i < len(tok) && tok[i] >= '0' && tok[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return false
+		}
+	}
+	if i < len(tok) && (tok[i] == 'e' || tok[i] == 'E') {
+		i++
+		if i < len(tok) && (tok[i] == '+' || tok[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(tok) && tok[i] >= '0' && tok[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return false
+		}
+	}
+	return i == len(tok)
 }
 
 // readString reads a JSON string value (after whitespace) and decodes it.

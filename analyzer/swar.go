@@ -36,3 +36,24 @@ func stringStop(b []byte) int {
 	}
 	return -1
 }
+
+// stringStopCtl returns the index of the first '"', '\\' or control byte
+// (below 0x20, not allowed raw in a JSON string) in b, or -1.
+func stringStopCtl(b []byte) int {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		// (x - 0x20 in each byte) &^ x has the high bit set in the bytes
+		// below 0x20 (exact for the first such byte).
+		m := hasZeroByte(x^swarQuote) | hasZeroByte(x^swarSlash) | ((x - 0x20*swarLo) &^ x & swarHi)
+		if m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c == '"' || c == '\\' || c < 0x20 {
+			return i
+		}
+	}
+	return -1
+}

@@ -325,6 +325,7 @@ func TestSecretNeverPrinted(t *testing.T) {
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("r", "recipient", r, "secret", r.Secret)
 	j, _ := json.Marshal(r)
 	for name, s := range map[string]string{
+		//lint:ignore S1025 the test checks what the %s verb prints for a Secret
 		"%v": fmt.Sprintf("%v", r), "%+v": fmt.Sprintf("%+v", r), "%#v": fmt.Sprintf("%#v", r), "%s": fmt.Sprintf("%s", r.Secret),
 		"json": string(j), "slog": buf.String(),
 	} {

@@ -76,11 +76,14 @@ func (e *EmailTransport) Deliver(ctx context.Context, r Recipient, m Message) er
 	if err == nil {
 		return nil
 	}
+	// The server's answer may echo what it was sent (the AUTH line with
+	// the base64 credentials): the recorded error never carries it.
+	err = &scrubbedError{msg: "smtp " + e.opts.Addr + ": " + scrubSMTP(err.Error(), e.opts.Username, e.opts.Password.Reveal()), err: err}
 	var tp *textproto.Error
 	if errors.As(err, &tp) && tp.Code >= 500 {
-		return Permanent(fmt.Errorf("smtp %s: %w", e.opts.Addr, err))
+		return Permanent(err)
 	}
-	return fmt.Errorf("smtp %s: %w", e.opts.Addr, err)
+	return err
 }
 
 func (e *EmailTransport) send(ctx context.Context, to string, m Message) error {

@@ -120,6 +120,7 @@ func RedactURL(raw string) string {
 		u.RawQuery = q.Encode()
 	}
 	u.Fragment = ""
+	redactPathTokens(u)
 	return u.String()
 }
 

@@ -124,6 +124,10 @@ func (w *WebhookTransport) Deliver(ctx context.Context, r Recipient, m Message) 
 	req.Header.Set(HeaderDedupKey, m.DedupKey)
 	req.Header.Set(HeaderEvent, string(m.Notification.Kind))
 	req.Header.Set(HeaderDelivery, m.ID.String())
+	if IsSealed(r.Secret.Reveal()) {
+		// Retryable: a dispatcher started with the key delivers it.
+		return fmt.Errorf("webhook %s: %w", RedactURL(r.Address), ErrSecretSealed)
+	}
 	if r.Secret != "" {
 		ts := strconv.FormatInt(w.opts.Now().Unix(), 10)
 		req.Header.Set(HeaderTimestamp, ts)

@@ -228,6 +228,10 @@ func CalculateActions(s PresetSnapshot, now time.Time, pol Policy) PresetPlan {
 	if usable {
 		plan.Desired = DesiredInstances(p, now)
 	}
+	if p.TTL < 0 {
+		// A row written by an older version; a negative TTL is no TTL.
+		p.TTL = 0
+	}
 
 	// Prebuilds: stale version, expired, or valid.
 	var valid []Prebuild
@@ -351,9 +355,19 @@ func (p *PresetPlan) setStatus(st PresetStatus, reason string, version uuid.UUID
 
 // DesiredInstances is the preset's pool size at now: the instances of the
 // first schedule whose cron matches now in the preset's timezone, else
-// DesiredInstances. An unknown timezone or a bad expression (rejected when
-// the preset is saved) falls back to UTC or skips the schedule.
+// DesiredInstances, clamped to 0..MaxInstances (rows written by older
+// versions may hold anything). An unknown timezone or a bad expression
+// (rejected when the preset is saved) falls back to UTC or skips the
+// schedule.
 func DesiredInstances(p Preset, now time.Time) int {
+	return clampInstances(desiredInstances(p, now))
+}
+
+func clampInstances(n int) int {
+	return min(max(n, 0), MaxInstances)
+}
+
+func desiredInstances(p Preset, now time.Time) int {
 	if len(p.Schedules) == 0 {
 		return p.DesiredInstances
 	}

@@ -14,7 +14,6 @@ var (
 	presetID = uuid.MustParse("00000000-0000-0000-0000-00000000000a")
 	activeV  = uuid.MustParse("00000000-0000-0000-0000-0000000000a1")
 	oldV     = uuid.MustParse("00000000-0000-0000-0000-0000000000a0")
-	newV     = uuid.MustParse("00000000-0000-0000-0000-0000000000a2")
 )
 
 func wsID(n int) uuid.UUID { return uuid.MustParse(fmt.Sprintf("00000000-0000-0000-0001-%012d", n)) }

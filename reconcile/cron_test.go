@@ -2,6 +2,8 @@ package reconcile
 
 import (
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -60,18 +62,51 @@ func TestParseCronErrors(t *testing.T) {
 }
 
 func FuzzParseCron(f *testing.F) {
-	for _, s := range []string{"* * * * *", "*/5 8-17 * * 1-5", "0 0 1,15 * 0", "1-5/2 * * * 7"} {
+	for _, s := range []string{"* * * * *", "*/5 8-17 * * 1-5", "0 0 1,15 * 0", "1-5/2 * * * 7", "60 * * * *", "* * * *"} {
 		f.Add(s)
 	}
 	at := time.Date(2026, 3, 2, 9, 15, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, expr string) {
 		c, err := ParseCron(expr)
+		fields := strings.Fields(expr)
 		if err != nil {
+			if !errors.Is(err, ErrBadCron) {
+				t.Fatalf("ParseCron(%q) error %v does not wrap ErrBadCron", expr, err)
+			}
 			return
 		}
-		_ = c.Matches(at)
-		if star, _ := ParseCron("* * * * *"); !star.Matches(at) {
-			t.Fatal("* * * * * must match")
+		if len(fields) != 5 {
+			t.Fatalf("ParseCron(%q) accepted %d fields", expr, len(fields))
+		}
+		// Every field is a non-empty set inside its range; a plain number
+		// is exactly that value.
+		sets := [5]uint64{c.minute, c.hour, c.dom, c.month, c.dow}
+		for i, set := range sets {
+			f := cronFields[i]
+			inRange := uint64(1)<<uint(f.max+1) - uint64(1)<<uint(f.min)
+			if set == 0 || set&^inRange != 0 {
+				t.Fatalf("ParseCron(%q): %s set %b outside %d-%d or empty", expr, f.name, set, f.min, f.max)
+			}
+			if n, err := strconv.Atoi(fields[i]); err == nil && strconv.Itoa(n) == fields[i] {
+				want := uint64(1) << uint(n)
+				if i == 4 && n == 7 {
+					want |= 1
+				}
+				if set != want {
+					t.Fatalf("ParseCron(%q): %s %d parsed as %b", expr, f.name, n, set)
+				}
+			}
+		}
+		// The normalized form (single spaces) parses to the same thing.
+		if again, err := ParseCron(strings.Join(fields, " ")); err != nil || again != c {
+			t.Fatalf("ParseCron(%q) = %+v, normalized = %+v, %v", expr, c, again, err)
+		}
+		// Matches agrees with the sets for the minute and hour fields.
+		got := c.Matches(at)
+		if c.minute&(1<<uint(at.Minute())) == 0 || c.hour&(1<<uint(at.Hour())) == 0 {
+			if got {
+				t.Fatalf("ParseCron(%q) matches %s outside its minute/hour sets", expr, at)
+			}
 		}
 	})
 }

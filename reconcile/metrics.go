@@ -101,7 +101,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(c.readErrors, prometheus.CounterValue, c.errCount)
 	for _, s := range states {
-		l := []string{s.Template, s.Preset, s.Organization}
+		// Label values must be valid UTF-8, or the whole scrape fails;
+		// names written by older versions may not be.
+		l := []string{SafeLabel(s.Template), SafeLabel(s.Preset), SafeLabel(s.Organization)}
 		ch <- prometheus.MustNewConstMetric(c.replacements, prometheus.CounterValue, float64(s.ClaimsReplaced), l...)
 		ch <- prometheus.MustNewConstMetric(c.created, prometheus.CounterValue, float64(s.Created), l...)
 		ch <- prometheus.MustNewConstMetric(c.failed, prometheus.CounterValue, float64(s.Failed), l...)

@@ -93,3 +93,11 @@ if ! command -v chromium >/dev/null 2>&1; then
 	log "installing chromium"
 	apt_install chromium
 fi
+
+# staticcheck for `make lint` (issue 11), built from the module proxy at a
+# version that supports the Go toolchain in use (0.8.x: Go 1.26).
+staticcheck_version=0.8.2
+if ! "$tools/bin/staticcheck" -version 2>/dev/null | grep -q "($staticcheck_version)"; then
+	log "building staticcheck $staticcheck_version into $tools/bin (about a minute)"
+	GOBIN="$tools/bin" GOFLAGS= go install "honnef.co/go/tools/cmd/staticcheck@v$staticcheck_version"
+fi

@@ -41,10 +41,6 @@ func Confirm(res *Result, rep *analyzer.Report) error {
 	if other > 0 && !known {
 		return fmt.Errorf("%w: it replaces %s, and the template declares none of the resources it replaces (other than coder_* ones)", ErrPlanMismatch, first)
 	}
-	type match struct {
-		f     *Finding
-		found bool
-	}
 	attrFindings := map[string][]int{} // MODULE|TYPE.NAME → indexes
 	for i := range res.Findings {
 		f := &res.Findings[i]

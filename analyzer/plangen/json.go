@@ -16,16 +16,6 @@ type kv struct {
 	v any
 }
 
-// get returns the value under key k, or nil.
-func (o obj) get(k string) any {
-	for _, e := range o {
-		if e.k == k {
-			return e.v
-		}
-	}
-	return nil
-}
-
 // set replaces the value under key k (which must exist) in place.
 func (o obj) set(k string, v any) {
 	for i := range o {
@@ -96,13 +86,6 @@ func (j *jw) byte(c byte) { _ = j.w.WriteByte(c) }
 func (j *jw) int(n int64) {
 	j.buf = strconv.AppendInt(j.buf[:0], n, 10)
 	_, _ = j.w.Write(j.buf)
-}
-
-// key writes "k": with k already safe (no escaping needed).
-func (j *jw) key(k string) {
-	j.byte('"')
-	j.raw(k)
-	j.raw(`":`)
 }
 
 const hexDigits = "0123456789abcdef"

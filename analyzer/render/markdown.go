@@ -104,7 +104,7 @@ func markdownString(r *analyzer.Report, opts Options) string {
 		if rep.Fix != "" {
 			lines := strings.Split(rep.Fix, "\n")
 			for i, l := range lines {
-				lines[i] = strings.ReplaceAll(clean(l), "```", "`​``")
+				lines[i] = strings.ReplaceAll(clean(l), "```", "`\u200b``")
 			}
 			fmt.Fprintf(&d, "\nFix (in the resource block):\n\n```hcl\n%s\n```\n", strings.Join(lines, "\n"))
 		}

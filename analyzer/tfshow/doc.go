@@ -3,7 +3,8 @@
 // (or `tofu show -json`) with a binary whose version matches the plan's.
 //
 // It is the analyzer's only I/O edge beyond a reader: it finds binaries
-// (hc-install's lookup on PATH, an explicit path, ./.tools/bin, tofu),
+// (an explicit path, hc-install's lookup on PATH, tofu on PATH; never the
+// working directory),
 // asks their versions (terraform-exec), reads the version that wrote the
 // plan from the plan file itself, and streams `show -json` output to the
 // caller without buffering it whole.

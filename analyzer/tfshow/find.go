@@ -34,13 +34,22 @@ type Binary struct {
 type Options struct {
 	// Explicit is a binary the user named (--terraform); it is tried first.
 	Explicit string
-	// ExtraDirs are searched after PATH (for example ./.tools/bin).
+	// ExtraDirs are searched after PATH; only absolute directories are
+	// used: a binary is never looked up relative to the working directory
+	// (a checked-out repository could plant ./.tools/bin/terraform).
 	ExtraDirs []string
 }
 
 // Find lists the terraform and tofu binaries available, with versions.
 func Find(ctx context.Context, opts Options) ([]Binary, error) {
 	var paths []string
+	var dirs []string
+	for _, d := range opts.ExtraDirs {
+		if filepath.IsAbs(d) {
+			dirs = append(dirs, d)
+		}
+	}
+	opts.ExtraDirs = dirs
 	if opts.Explicit != "" {
 		p, err := exec.LookPath(opts.Explicit)
 		if err != nil {

@@ -45,7 +45,7 @@ PLAN may be (told apart by content, not by name):
   - the stream of 'terraform plan -json' (no attribute paths in it),
   - a binary plan file from 'terraform plan -out PLANFILE': claimdrift runs
     'terraform show -json' on it with a binary of the version that wrote it
-    (--terraform, else terraform on PATH or in ./.tools/bin, else tofu).
+    (--terraform, else terraform on PATH, else tofu on PATH).
 Without PLAN, or with "-", the plan is read from standard input.
 
 Sensitive values are never printed. Exit code 2 when anything is replaced,
@@ -84,11 +84,20 @@ func runAnalyze(ctx context.Context, o *analyzeOptions, streams ioStreams, color
 	if !slices.Contains(render.Formats, o.format) {
 		return usageError{fmt.Errorf("--format %q: want one of %s", o.format, strings.Join(render.Formats, ", "))}
 	}
+	if err := validateGlobs("--ignore", o.ignore); err != nil {
+		return err
+	}
+	if err := validateGlobs("--claim-ref", o.claimRefs); err != nil {
+		return err
+	}
 	if _, err := analyzer.NewClaimMatcher(o.claimRefs); err != nil {
 		return usageError{err}
 	}
 	if hint := configHint(o.plan); hint != "" {
 		return errors.New(hint)
+	}
+	if o.maxValueLen < 0 {
+		return usageError{fmt.Errorf("--max-value-len %d: must not be negative", o.maxValueLen)}
 	}
 	if o.plan == "-" {
 		if f, ok := streams.In.(*os.File); ok && isTerminal(f) {
@@ -147,15 +156,11 @@ func loadReport(ctx context.Context, path string, stdin io.Reader, src planSourc
 	return rep, nil
 }
 
-// toolDirs are searched for terraform after PATH: the project-local tools
-// directory that `make tools` fills.
-func toolDirs() []string {
-	var dirs []string
-	if wd, err := os.Getwd(); err == nil {
-		dirs = append(dirs, wd+"/.tools/bin")
-	}
-	return dirs
-}
+// toolDirs are searched for terraform after PATH: none. A binary is never
+// taken from the working directory (./.tools/bin of whatever repository
+// the command runs in); `make` puts the project's .tools/bin on PATH, and
+// --terraform names any other.
+func toolDirs() []string { return nil }
 
 // appendFile opens name for appending and lets fn write to it.
 func appendFile(name string, fn func(w io.Writer) error) error {

@@ -3,7 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Exit codes, the same for every command (see DESIGN.md).
@@ -35,10 +38,36 @@ func exitCode(err error, io ioStreams) int {
 	msg := strings.TrimSpace(err.Error())
 	// One clear line: fold any newlines from wrapped errors.
 	msg = strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", " ")), " ")
-	fmt.Fprintf(io.ErrOut, "claimdrift: %s\n", msg)
+	msg = escapeControls(msg)
+	// The README promises one line on stderr, usage errors included.
 	var ue usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintln(io.ErrOut, "Run 'claimdrift --help' for usage.")
+		msg += " (see 'claimdrift --help')"
 	}
+	fmt.Fprintf(io.ErrOut, "claimdrift: %s\n", msg)
 	return exitError
+}
+
+// escapeControls replaces control characters (escape codes, carriage
+// returns) and invalid UTF-8 with Go escapes, so that an error quoting a
+// hostile name cannot rewrite the terminal or forge a log line.
+func escapeControls(s string) string {
+	if utf8.ValidString(s) && strings.IndexFunc(s, unicode.IsControl) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unicode.IsControl(r):
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }

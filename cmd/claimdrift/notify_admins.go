@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/claimdrift/claimdrift/notify"
+	"github.com/claimdrift/claimdrift/reconcile"
 )
 
 func newAdminsCmd(io ioStreams, g *globalOptions) *cobra.Command {
@@ -48,6 +49,9 @@ func newAdminsAddCmd(io ioStreams, g *globalOptions) *cobra.Command {
 				got, err := s.AddRecipient(cmd.Context(), r)
 				if err != nil {
 					return fmt.Errorf("add recipient: %w", err)
+				}
+				if enc, ok := s.(interface{ SecretsEncrypted() bool }); r.Secret != "" && (!ok || !enc.SecretsEncrypted()) {
+					fmt.Fprintln(io.ErrOut, "claimdrift: warning: the webhook secret is stored UNENCRYPTED in the database; pass --secret-key-file (or set CLAIMDRIFT_SECRET_KEY_FILE) to encrypt secrets at rest")
 				}
 				_, err = fmt.Fprintf(io.Out, "%s\t%s\t%s %s%s\n", got.ID, scopeLabel(got), got.Channel, got.Target(), secretLabel(got))
 				return err
@@ -113,11 +117,11 @@ func scopeLabel(r notify.Recipient) string {
 	switch r.Scope {
 	case notify.ScopeTemplate:
 		if r.Organization != "" {
-			return "template " + r.Organization + "/" + r.Template
+			return "template " + reconcile.QuoteText(r.Organization) + "/" + reconcile.QuoteText(r.Template)
 		}
-		return "template " + r.Template
+		return "template " + reconcile.QuoteText(r.Template)
 	case notify.ScopeOrganization:
-		return "organization " + r.Organization
+		return "organization " + reconcile.QuoteText(r.Organization)
 	}
 	return "default"
 }

@@ -55,11 +55,19 @@ func (o *dispatchOptions) newDispatcher(ps poolStore, log *slog.Logger) (*notify
 	if !ok {
 		return nil, fmt.Errorf("store %T keeps no notification recipients", ps)
 	}
-	switch {
-	case o.timeout <= 0 || o.lease <= 0 || o.backoff <= 0 || o.backoffMax < o.backoff:
-		return nil, usageError{errors.New("--send-timeout, --lease and --retry-base must be positive and --retry-max at least --retry-base")}
-	case o.batch <= 0 || o.maxAttempts <= 0:
-		return nil, usageError{errors.New("--batch and --max-attempts must be positive")}
+	if err := validateDurations(
+		durationFlag{name: "send-timeout", value: o.timeout, min: 100 * time.Millisecond, max: time.Hour},
+		durationFlag{name: "lease", value: o.lease, min: time.Second, max: 24 * time.Hour},
+		durationFlag{name: "retry-base", value: o.backoff, min: 10 * time.Millisecond, max: 24 * time.Hour},
+		durationFlag{name: "retry-max", value: o.backoffMax, min: 10 * time.Millisecond, max: 7 * 24 * time.Hour},
+	); err != nil {
+		return nil, err
+	}
+	if o.backoffMax < o.backoff {
+		return nil, usageError{errors.New("--retry-max must be at least --retry-base")}
+	}
+	if err := validateCounts(countFlag{"batch", o.batch, 1, 10000}, countFlag{"max-attempts", o.maxAttempts, 1, 1000}); err != nil {
+		return nil, err
 	}
 	links, err := notify.ParseLinkTemplate(o.linkTemplate)
 	if err != nil {
@@ -154,8 +162,8 @@ own messages.`,
 }
 
 func runDispatch(ctx context.Context, o *notifyDispatchOptions, io ioStreams, g *globalOptions) error {
-	if o.interval <= 0 {
-		return usageError{errors.New("--interval must be positive")}
+	if err := validateDurations(durationFlag{name: "interval", value: o.interval, min: 100 * time.Millisecond, max: 24 * time.Hour}); err != nil {
+		return err
 	}
 	log := logger(io)
 	return withNotifyStore(ctx, io, g, func(s notifyStore) error {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -70,7 +71,9 @@ func newOutboxListCmd(io ioStreams, g *globalOptions) *cobra.Command {
 					if e.Status != "pending" {
 						when = e.DeliveredAt
 					}
-					lastErr := e.LastError
+					// A receiver's answer is quoted in the error: no escape
+					// codes or line breaks from it reach the terminal.
+					lastErr := escapeControls(strings.Join(strings.Fields(e.LastError), " "))
 					if lastErr == "" {
 						lastErr = "-"
 					}

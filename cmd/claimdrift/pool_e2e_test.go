@@ -274,13 +274,43 @@ func TestPoolUsageErrors(t *testing.T) {
 		"no commands":        {"reconcile", "--once"},
 		"bad workspace id":   {"track", "--workspace", "x", "--build", uuid.NewString(), planPath("claim.json")},
 		"no user":            {"claim", "--preset", "p"},
+		// Issue 11: every flag's range is checked before anything runs.
+		"sub-second ttl":       {"preset", "add", "--template", "dev", "--name", "p", "--ttl", "500ms"},
+		"fractional ttl":       {"preset", "add", "--template", "dev", "--name", "p", "--ttl", "1500ms"},
+		"negative instances":   {"preset", "add", "--template", "dev", "--name", "p", "--instances", "-3"},
+		"huge instances":       {"preset", "add", "--template", "dev", "--name", "p", "--instances", "2147483647"},
+		"huge schedule":        {"preset", "add", "--template", "dev", "--name", "p", "--schedule", "* * * * *=100000"},
+		"name with newline":    {"preset", "add", "--template", "dev", "--name", "p\nINFO forged", "--instances", "1"},
+		"name with escape":     {"preset", "add", "--template", "dev", "--name", "p\x1b[31m", "--instances", "1"},
+		"name invalid utf8":    {"preset", "add", "--template", "dev", "--name", "p\xff", "--instances", "1"},
+		"name too long":        {"preset", "add", "--template", "dev", "--name", strings.Repeat("n", 300), "--instances", "1"},
+		"negative timeout":     {"reconcile", "--once", "--dry-run", "--build-timeout", "-1s"},
+		"interval 1ns":         {"reconcile", "--once", "--dry-run", "--interval", "1ns"},
+		"negative stale":       {"reconcile", "--once", "--dry-run", "--stale-build-after", "-1m"},
+		"parallel 0":           {"reconcile", "--once", "--dry-run", "--parallel", "0"},
+		"dispatch interval":    {"notify", "dispatch", "--once", "--interval", "1ns"},
+		"dispatch attempts":    {"notify", "dispatch", "--once", "--max-attempts", "-1"},
+		"status bad policy":    {"status", "--failure-limit", "-1"},
+		"empty ignore glob":    {"analyze", "--ignore", "", planPath("claim.json")},
+		"control in claim-ref": {"analyze", "--claim-ref", "var.\x1bowner", planPath("claim.json")},
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := w.run(args...)
-			if r.code != 1 || !strings.Contains(r.stderr, "Run 'claimdrift --help' for usage.") {
+			if r.code != 1 || !strings.Contains(r.stderr, "'claimdrift --help'") {
 				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 			}
+			// One line, and nothing a terminal would interpret.
+			if strings.Count(r.stderr, "\n") != 1 || strings.ContainsAny(r.stderr, "\x1b\r") {
+				t.Errorf("stderr is not one clean line: %q", r.stderr)
+			}
 		})
+	}
+	// Nothing of the above reached the database: no preset was saved.
+	if _, err := os.Stat(w.db); err == nil {
+		r := w.run("preset", "list", "--format", "json")
+		if strings.TrimSpace(r.stdout) != "[]" {
+			t.Errorf("presets after refused adds: %s", r.stdout)
+		}
 	}
 }
 

@@ -63,9 +63,6 @@ func runPresetAdd(ctx context.Context, o *presetAddOptions, io ioStreams, g *glo
 	if o.template == "" || o.name == "" {
 		return usageError{errors.New("--template and --name are required")}
 	}
-	if o.instances < 0 || o.ttl < 0 {
-		return usageError{errors.New("--instances and --ttl must not be negative")}
-	}
 	spec := reconcile.PresetSpec{TemplateName: o.template, Organization: o.org, Name: o.name, DesiredInstances: o.instances, TTL: o.ttl,
 		Timezone: o.timezone, Parameters: map[string]string{}, Now: time.Now()}
 	for _, s := range o.schedules {
@@ -75,15 +72,17 @@ func runPresetAdd(ctx context.Context, o *presetAddOptions, io ioStreams, g *glo
 		}
 		spec.Schedules = append(spec.Schedules, sc)
 	}
-	if err := validateSchedule(o.timezone, spec.Schedules); err != nil {
-		return usageError{err}
-	}
 	for _, p := range o.params {
 		k, v, ok := strings.Cut(p, "=")
 		if !ok || k == "" {
 			return usageError{fmt.Errorf("--param %q: want 'NAME=VALUE'", p)}
 		}
 		spec.Parameters[k] = v
+	}
+	// The store checks the same; checking here first keeps a bad flag from
+	// opening (or creating) the database.
+	if err := spec.Validate(); err != nil {
+		return usageError{err}
 	}
 	return withStore(ctx, io, g, func(s poolStore) error {
 		p, err := s.SavePreset(ctx, spec)
@@ -168,13 +167,13 @@ func writePresetList(io ioStreams, format string, list []reconcile.PresetInfo) e
 		sort.Strings(keys)
 		var params []string
 		for _, k := range keys {
-			params = append(params, k+"="+r.Parameters[k])
+			params = append(params, reconcile.QuoteText(k)+"="+reconcile.QuoteText(r.Parameters[k]))
 		}
 		ttl := "-"
 		if r.TTLSeconds > 0 {
 			ttl = (time.Duration(r.TTLSeconds) * time.Second).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", r.Template, r.Name, r.Instances, ttl, orDash(strings.Join(sc, " ")), orDash(strings.Join(params, ",")), r.Status)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", reconcile.QuoteText(r.Template), reconcile.QuoteText(r.Name), r.Instances, ttl, orDash(strings.Join(sc, " ")), orDash(strings.Join(params, ",")), r.Status)
 	}
 	return tw.Flush()
 }
@@ -205,7 +204,7 @@ the replacement threshold.`,
 				if err := s.ResumePreset(ctx, pi.Preset.ID, time.Now()); err != nil {
 					return err
 				}
-				fmt.Fprintf(io.Out, "preset %s of template %s resumed (was %s)\n", pi.Preset.Name, pi.Template.Name, pi.Preset.Status)
+				fmt.Fprintf(io.Out, "preset %s of template %s resumed (was %s)\n", reconcile.QuoteText(pi.Preset.Name), reconcile.QuoteText(pi.Template.Name), pi.Preset.Status)
 				return nil
 			})
 		},

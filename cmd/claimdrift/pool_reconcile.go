@@ -43,8 +43,11 @@ func (o *execOptions) executorFor() (*reconcile.ExecExecutor, error) {
 	if o.executor != "" && o.executor != "exec" {
 		return nil, usageError{fmt.Errorf("--executor %q: only exec is available", o.executor)}
 	}
-	if o.timeout < 0 || o.recordRetry < 0 {
-		return nil, usageError{errors.New("--build-timeout and --record-retry must not be negative")}
+	if err := validateDurations(durationFlag{name: "build-timeout", value: o.timeout, min: time.Second, max: 7 * 24 * time.Hour, zeroOK: true}); err != nil {
+		return nil, err
+	}
+	if o.recordRetry < 0 {
+		return nil, usageError{errors.New("--record-retry must not be negative")}
 	}
 	return reconcile.NewExecExecutor(reconcile.ExecOptions{CreateCmd: o.createCmd, DeleteCmd: o.deleteCmd, ClaimCmd: o.claimCmd, Timeout: o.timeout}), nil
 }
@@ -124,7 +127,7 @@ func addReconcileLoopFlags(cmd *cobra.Command, o *reconcileOptions) {
 	f.IntVar(&o.maxBuilds, "max-builds", 0, "start at most this many builds per pass, deletes first (0: no limit)")
 	f.IntVar(&o.parallel, "parallel", 4, "run at most this many builds of a pass at once (deletes before creates)")
 	f.DurationVar(&o.stopTimeout, "stop-timeout", 10*time.Second, "on SIGTERM/SIGINT, how long the delete commands cleaning up canceled builds may run before exit (the rest is left to the next reconciler)")
-	f.StringVar(&o.notifyVia, "notify", "deliver", "deliver queued notifications while reconciling (deliver; log is the same), or leave them to `notify dispatch` (none)")
+	f.StringVar(&o.notifyVia, "notify", "deliver", "deliver queued notifications while reconciling (deliver; log is the same), or leave them to 'claimdrift notify dispatch' (none)")
 	addPolicyFlags(cmd, &o.policy)
 	addDispatchFlags(cmd, &o.dispatch)
 	addExecFlags(cmd, &o.exec, true)
@@ -135,8 +138,14 @@ func (o *reconcileOptions) checkLoop() (reconcile.Policy, error) {
 	if o.notifyVia != "deliver" && o.notifyVia != "log" && o.notifyVia != "none" {
 		return reconcile.Policy{}, usageError{fmt.Errorf("--notify %q: want deliver or none", o.notifyVia)}
 	}
-	if o.maxBuilds < 0 || o.interval <= 0 || o.parallel < 1 || o.stopTimeout <= 0 {
-		return reconcile.Policy{}, usageError{errors.New("--max-builds must not be negative, --interval, --parallel and --stop-timeout must be positive")}
+	if err := validateDurations(
+		durationFlag{name: "interval", value: o.interval, min: 50 * time.Millisecond, max: 24 * time.Hour},
+		durationFlag{name: "stop-timeout", value: o.stopTimeout, min: 100 * time.Millisecond, max: time.Hour},
+	); err != nil {
+		return reconcile.Policy{}, err
+	}
+	if err := validateCounts(countFlag{"max-builds", o.maxBuilds, 0, reconcile.MaxInstances}, countFlag{"parallel", o.parallel, 1, 256}); err != nil {
+		return reconcile.Policy{}, err
 	}
 	return o.policy.policy()
 }
@@ -247,7 +256,7 @@ func writePassReport(io ioStreams, format string, rep reconcile.PassReport, dryR
 	names := map[string]string{}
 	for _, pr := range rep.Presets {
 		p := pr.Plan
-		names[p.PresetID.String()] = pr.Template + "/" + pr.Preset
+		names[p.PresetID.String()] = reconcile.QuoteText(pr.Template) + "/" + reconcile.QuoteText(pr.Preset)
 		out.Presets = append(out.Presets, presetPassJSON{Organization: pr.Organization, Template: pr.Template, Preset: pr.Preset, Desired: p.Desired,
 			Eligible: p.Eligible, Creating: p.Creating, Deleting: p.Deleting, Status: p.Status, Blocked: p.Blocked})
 	}
@@ -283,7 +292,7 @@ func writePassReport(io ioStreams, format string, rep reconcile.PassReport, dryR
 	}
 	for _, p := range out.Presets {
 		if p.Blocked != "" {
-			fmt.Fprintf(tw, "  blocked\t%s/%s\t%s\n", p.Template, p.Preset, p.Blocked)
+			fmt.Fprintf(tw, "  blocked\t%s/%s\t%s\n", reconcile.QuoteText(p.Template), reconcile.QuoteText(p.Preset), p.Blocked)
 		}
 	}
 	return tw.Flush()

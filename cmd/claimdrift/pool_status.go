@@ -59,7 +59,7 @@ func writeStatus(io ioStreams, format string, states []reconcile.PresetState) er
 		} else if s.StatusReason != "" && s.Status != reconcile.StatusHealthy {
 			status += " (" + s.StatusReason + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", s.Template, s.Preset, s.Desired, s.Running, s.Eligible, s.InProgress, s.Claims, s.ClaimsReplaced, status)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", reconcile.QuoteText(s.Template), reconcile.QuoteText(s.Preset), s.Desired, s.Running, s.Eligible, s.InProgress, s.Claims, s.ClaimsReplaced, status)
 	}
 	return tw.Flush()
 }

@@ -65,6 +65,11 @@ func runTemplateImport(ctx context.Context, o *templateImportOptions, io ioStrea
 	if err != nil {
 		return err
 	}
+	// The store checks the same; refuse a bad plan before touching the
+	// database, naming the preset and the field.
+	if err := (reconcile.TemplateImport{Name: o.name, Organization: o.org, Version: o.version, Presets: specs}).Validate(); err != nil {
+		return fmt.Errorf("import template: %w", err)
+	}
 	for _, sp := range specs {
 		for k, v := range sp.Parameters {
 			if v == analyzer.SensitiveValue || v == analyzer.UnknownValue {
@@ -79,9 +84,9 @@ func runTemplateImport(ctx context.Context, o *templateImportOptions, io ioStrea
 		}
 		names := make([]string, 0, len(res.Presets))
 		for _, p := range res.Presets {
-			names = append(names, fmt.Sprintf("%s (%d)", p.Name, p.DesiredInstances))
+			names = append(names, fmt.Sprintf("%s (%d)", reconcile.QuoteText(p.Name), p.DesiredInstances))
 		}
-		fmt.Fprintf(io.Out, "template %s version %s is active (%s); presets: %s\n", res.Template.Name, res.Version.Name, res.Version.ID, orNone(strings.Join(names, ", ")))
+		fmt.Fprintf(io.Out, "template %s version %s is active (%s); presets: %s\n", reconcile.QuoteText(res.Template.Name), reconcile.QuoteText(res.Version.Name), res.Version.ID, orNone(strings.Join(names, ", ")))
 		return nil
 	})
 }
@@ -90,34 +95,17 @@ func runTemplateImport(ctx context.Context, o *templateImportOptions, io ioStrea
 func presetSpecs(presets []analyzer.Preset) ([]reconcile.PresetSpec, error) {
 	var out []reconcile.PresetSpec
 	for _, p := range presets {
+		if p.TTLSeconds < 0 || p.TTLSeconds > int64(reconcile.MaxTTL/time.Second) {
+			return nil, fmt.Errorf("import template: preset %q: ttl: %d seconds: want 0 to %d: %w", p.Name, p.TTLSeconds, int64(reconcile.MaxTTL/time.Second), reconcile.ErrInvalid)
+		}
 		spec := reconcile.PresetSpec{Name: p.Name, Parameters: p.Parameters, DesiredInstances: p.Instances,
 			TTL: time.Duration(p.TTLSeconds) * time.Second, Timezone: p.Timezone}
 		for _, sc := range p.Schedules {
 			spec.Schedules = append(spec.Schedules, reconcile.Schedule{Cron: sc.Cron, Instances: sc.Instances})
 		}
-		if err := validateSchedule(spec.Timezone, spec.Schedules); err != nil {
-			return nil, fmt.Errorf("preset %q: %w", p.Name, err)
-		}
 		out = append(out, spec)
 	}
 	return out, nil
-}
-
-func validateSchedule(tz string, schedules []reconcile.Schedule) error {
-	if tz != "" {
-		if _, err := time.LoadLocation(tz); err != nil {
-			return fmt.Errorf("timezone %q: %w", tz, err)
-		}
-	}
-	for _, sc := range schedules {
-		if _, err := reconcile.ParseCron(sc.Cron); err != nil {
-			return err
-		}
-		if sc.Instances < 0 {
-			return fmt.Errorf("schedule %q: negative instances", sc.Cron)
-		}
-	}
-	return nil
 }
 
 func orNone(s string) string {

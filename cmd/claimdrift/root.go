@@ -24,6 +24,7 @@ func buildVersion() string {
 type globalOptions struct {
 	noColor bool
 	db      string
+	store   storeOptions // --db-*-timeout, --secret-key-file (pool_cmd.go)
 }
 
 func newRootCmd(io ioStreams) *cobra.Command {

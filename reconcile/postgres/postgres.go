@@ -8,11 +8,17 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
+	"net"
+	"strconv"
+	"sync"
+	"time"
 
 	"github.com/claimdrift/claimdrift/reconcile/internal/sqlstore"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -32,12 +38,64 @@ type Store struct {
 	*sqlstore.Store
 }
 
-// Open connects to dsn (a postgres:// URL or key=value string) and applies
-// the migrations.
+// Options bound how long the store waits on the server.
+type Options struct {
+	// ConnectTimeout bounds establishing a connection (TCP, TLS,
+	// authentication); zero keeps the DSN's connect_timeout, or none.
+	ConnectTimeout time.Duration
+	// StatementTimeout is the server's statement_timeout for every
+	// statement (lock waits included); zero keeps the DSN's, or none.
+	// Reads from the server also give up StatementTimeout plus
+	// ReadGrace after the last byte arrived, so a frozen server (one that
+	// stopped answering without closing connections, which enforces no
+	// timeout of its own) cannot hang a command.
+	StatementTimeout time.Duration
+}
+
+// ReadGrace is how much longer than the statement timeout a read from the
+// server may block.
+const ReadGrace = 5 * time.Second
+
+// DefaultOptions are the CLI's defaults.
+func DefaultOptions() Options {
+	return Options{ConnectTimeout: 10 * time.Second, StatementTimeout: 30 * time.Second}
+}
+
+// Open connects to dsn (a postgres:// URL or key=value string) with
+// DefaultOptions and applies the migrations.
 func Open(ctx context.Context, dsn string) (*Store, error) {
+	return OpenWith(ctx, dsn, DefaultOptions())
+}
+
+// OpenWith connects to dsn with o and applies the migrations. A
+// connect_timeout or statement_timeout the DSN sets itself wins over o.
+func OpenWith(ctx context.Context, dsn string, o Options) (*Store, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	if cfg.ConnectTimeout == 0 && o.ConnectTimeout > 0 {
+		cfg.ConnectTimeout = o.ConnectTimeout
+	}
+	stmt := o.StatementTimeout
+	if v, ok := cfg.RuntimeParams["statement_timeout"]; ok {
+		stmt = 0
+		if ms, err := strconv.ParseInt(v, 10, 64); err == nil && ms > 0 {
+			stmt = time.Duration(ms) * time.Millisecond
+		}
+	} else if stmt > 0 {
+		cfg.RuntimeParams["statement_timeout"] = strconv.FormatInt(stmt.Milliseconds(), 10)
+	}
+	if stmt > 0 {
+		dial := cfg.DialFunc
+		idle := stmt + ReadGrace
+		cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &deadlineConn{Conn: c, idle: idle}, nil
+		}
 	}
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(20)
@@ -57,6 +115,43 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	return &Store{s}, nil
 }
 
+// deadlineConn gives every read a deadline idle after it starts, unless
+// pgx set an earlier one (it does to cancel on context end).
+type deadlineConn struct {
+	net.Conn
+	idle time.Duration
+	mu   sync.Mutex
+	dl   time.Time // the read deadline pgx asked for; zero = none
+}
+
+func (c *deadlineConn) Read(b []byte) (int, error) {
+	c.mu.Lock()
+	dl := time.Now().Add(c.idle)
+	if !c.dl.IsZero() && c.dl.Before(dl) {
+		dl = c.dl
+	}
+	err := c.Conn.SetReadDeadline(dl)
+	c.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(b)
+}
+
+func (c *deadlineConn) SetDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dl = t
+	return c.Conn.SetDeadline(t)
+}
+
+func (c *deadlineConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dl = t
+	return c.Conn.SetReadDeadline(t)
+}
+
 var dialect = sqlstore.Dialect{
 	Name:                "postgres",
 	Numbered:            true,
@@ -67,8 +162,26 @@ var dialect = sqlstore.Dialect{
 		err := tx.QueryRowContext(ctx, `SELECT pg_try_advisory_xact_lock($1, hashtext(current_schema()))`, passLockClass).Scan(&ok)
 		return ok, err
 	},
+	Retryable: retryable,
 	LockMigrations: func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))`, migrationLockClass)
 		return err
 	},
+}
+
+// retryable reports the errors of a transaction that lost a race with an
+// identical one: unique_violation (23505), serialization_failure (40001)
+// and deadlock_detected (40P01). Run again, the transaction sees the
+// winner's rows and answers as if the requests had come one after the
+// other ("already tracked", the existing recipient).
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch pe.Code {
+	case "23505", "40001", "40P01":
+		return true
+	}
+	return false
 }

@@ -34,7 +34,7 @@ const recipientCols = `r.id, r.scope, r.template_id, COALESCE(t.name, ''), CASE 
 
 const recipientFrom = ` FROM notify_recipients r LEFT JOIN templates t ON t.id = r.template_id AND r.template_id <> ''`
 
-func scanRecipient(sc interface{ Scan(...any) error }) (notify.Recipient, error) {
+func (s *Store) scanRecipient(sc interface{ Scan(...any) error }) (notify.Recipient, error) {
 	var r notify.Recipient
 	var id, scope, tid, channel, secret, payload string
 	var created int64
@@ -43,7 +43,77 @@ func scanRecipient(sc interface{ Scan(...any) error }) (notify.Recipient, error)
 	}
 	r.ID, r.Scope, r.TemplateID, r.Channel = parseID(id), notify.Scope(scope), parseID(tid), notify.Channel(channel)
 	r.Secret, r.Payload, r.CreatedAt = notify.Secret(secret), notify.PayloadFormat(payload), fromUS(created)
+	if notify.IsSealed(secret) && s.secrets != nil {
+		// A value that does not open (another key) stays sealed: the
+		// webhook transport refuses to sign with it and retries.
+		if plain, err := s.secrets.Open(secret, id); err == nil {
+			r.Secret = plain
+		}
+	}
 	return r, nil
+}
+
+// UseSecretKey makes the store encrypt webhook secrets at rest with key
+// (AES-256-GCM, bound to the recipient's id) and decrypt them on read. It
+// also encrypts the secrets stored in plain text before a key was
+// configured, and returns how many it encrypted.
+func (s *Store) UseSecretKey(ctx context.Context, key *notify.SecretKey) (int, error) {
+	s.secrets = key
+	if key == nil {
+		return 0, nil
+	}
+	n := 0
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		n = 0
+		rows, err := tx.QueryContext(ctx, `SELECT id, secret FROM notify_recipients WHERE secret <> ''`)
+		if err != nil {
+			return err
+		}
+		type row struct{ id, secret string }
+		var plain []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.id, &r.secret); err != nil {
+				rows.Close()
+				return err
+			}
+			if !notify.IsSealed(r.secret) {
+				plain = append(plain, r)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, r := range plain {
+			sealed, err := key.Seal(notify.Secret(r.secret), r.id)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE notify_recipients SET secret = ? WHERE id = ? AND secret = ?`), sealed, r.id, r.secret); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("encrypt stored secrets: %w", err)
+	}
+	return n, nil
+}
+
+// SecretsEncrypted reports whether secrets are encrypted at rest (a key
+// was given with UseSecretKey).
+func (s *Store) SecretsEncrypted() bool { return s.secrets != nil }
+
+// sealSecret is what the secret column holds for r: encrypted when a key
+// is configured, else the plain text.
+func (s *Store) sealSecret(r notify.Recipient, id string) (string, error) {
+	if s.secrets == nil {
+		return r.Secret.Reveal(), nil
+	}
+	return s.secrets.Seal(r.Secret, id)
 }
 
 // AddRecipient stores a recipient. A template recipient names its
@@ -88,16 +158,24 @@ func (s *Store) AddRecipient(ctx context.Context, r notify.Recipient) (notify.Re
 				r.CreatedAt = time.Now()
 			}
 			id = r.ID.String()
+			var stored string
+			if stored, err = s.sealSecret(r, id); err != nil {
+				return err
+			}
 			_, err = tx.ExecContext(ctx, s.q(`INSERT INTO notify_recipients (id, scope, template_id, organization, channel, address, secret, payload, created_at)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-				id, string(r.Scope), idText(r.TemplateID), org, string(r.Channel), r.Address, r.Secret.Reveal(), string(r.Payload), us(r.CreatedAt))
+				id, string(r.Scope), idText(r.TemplateID), org, string(r.Channel), r.Address, stored, string(r.Payload), us(r.CreatedAt))
 		case err == nil:
-			_, err = tx.ExecContext(ctx, s.q(`UPDATE notify_recipients SET secret = ?, payload = ? WHERE id = ?`), r.Secret.Reveal(), string(r.Payload), id)
+			var stored string
+			if stored, err = s.sealSecret(r, id); err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, s.q(`UPDATE notify_recipients SET secret = ?, payload = ? WHERE id = ?`), stored, string(r.Payload), id)
 		}
 		if err != nil {
 			return fmt.Errorf("store recipient: %w", err)
 		}
-		out, err = scanRecipient(tx.QueryRowContext(ctx, s.q(`SELECT `+recipientCols+recipientFrom+` WHERE r.id = ?`), id))
+		out, err = s.scanRecipient(tx.QueryRowContext(ctx, s.q(`SELECT `+recipientCols+recipientFrom+` WHERE r.id = ?`), id))
 		return err
 	})
 	return out, err
@@ -114,7 +192,7 @@ func (s *Store) ListRecipients(ctx context.Context) ([]notify.Recipient, error) 
 	defer rows.Close()
 	var out []notify.Recipient
 	for rows.Next() {
-		r, err := scanRecipient(rows)
+		r, err := s.scanRecipient(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -125,7 +203,7 @@ func (s *Store) ListRecipients(ctx context.Context) ([]notify.Recipient, error) 
 
 // Recipient implements notify.RecipientGetter.
 func (s *Store) Recipient(ctx context.Context, id uuid.UUID) (notify.Recipient, error) {
-	r, err := scanRecipient(s.db.QueryRowContext(ctx, s.q(`SELECT `+recipientCols+recipientFrom+` WHERE r.id = ?`), id.String()))
+	r, err := s.scanRecipient(s.db.QueryRowContext(ctx, s.q(`SELECT `+recipientCols+recipientFrom+` WHERE r.id = ?`), id.String()))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("recipient %s: %w", id, notify.ErrRecipientNotFound)
 	}

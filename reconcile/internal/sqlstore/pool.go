@@ -412,6 +412,12 @@ func (s *Store) FinishBuild(ctx context.Context, buildID uuid.UUID, status recon
 
 // Claim implements reconcile.Store.
 func (s *Store) Claim(ctx context.Context, req reconcile.ClaimRequest) (reconcile.Claimed, error) {
+	if err := reconcile.ValidateName("user", req.User); err != nil {
+		return reconcile.Claimed{}, err
+	}
+	if err := reconcile.ValidateOptionalName("workspace name", req.Name); err != nil {
+		return reconcile.Claimed{}, err
+	}
 	var out reconcile.Claimed
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var active string

@@ -38,7 +38,16 @@ type Dialect struct {
 	// (SQLite has one writer: waiting in Go beats the busy handler's
 	// sleeps, which reach 100 ms each under load).
 	SerializeWrites bool
+	// Retryable reports errors after which a write transaction is run
+	// again from the start: a unique-key violation or serialization
+	// failure from a concurrent identical request, whose retry then sees
+	// the other request's row and answers like the sequential case. Nil
+	// when transactions are exclusive (SQLite's BEGIN IMMEDIATE).
+	Retryable func(error) bool
 }
+
+// txAttempts bounds the retries of a write transaction that lost a race.
+const txAttempts = 5
 
 // Store implements reconcile.Store and notify.Outbox on a *sql.DB.
 type Store struct {
@@ -46,6 +55,8 @@ type Store struct {
 	d  Dialect
 	// wmu serializes write transactions when d.SerializeWrites.
 	wmu sync.Mutex
+	// secrets encrypts webhook secrets at rest; nil stores them as given.
+	secrets *notify.SecretKey
 }
 
 var (
@@ -160,6 +171,15 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		s.wmu.Lock()
 		defer s.wmu.Unlock()
 	}
+	for attempt := 1; ; attempt++ {
+		err := s.inTxOnce(ctx, fn)
+		if err == nil || s.d.Retryable == nil || attempt >= txAttempts || ctx.Err() != nil || !s.d.Retryable(err) {
+			return err
+		}
+	}
+}
+
+func (s *Store) inTxOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -253,8 +273,12 @@ func presetScanner(p *reconcile.Preset) ([]any, func() error) {
 
 // ImportTemplate implements reconcile.Store.
 func (s *Store) ImportTemplate(ctx context.Context, in reconcile.TemplateImport) (reconcile.ImportResult, error) {
+	if err := in.Validate(); err != nil {
+		return reconcile.ImportResult{}, err
+	}
 	var res reconcile.ImportResult
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res = reconcile.ImportResult{}
 		t, err := s.templateByName(ctx, tx, in.Organization, in.Name, true)
 		if errors.Is(err, reconcile.ErrNotFound) {
 			t = reconcile.Template{ID: uuid.New(), Name: in.Name, Organization: in.Organization, CreatedAt: in.Now}
@@ -343,6 +367,9 @@ func (s *Store) templateByName(ctx context.Context, q querier, org, name string,
 
 // SavePreset implements reconcile.Store.
 func (s *Store) SavePreset(ctx context.Context, spec reconcile.PresetSpec) (reconcile.Preset, error) {
+	if err := spec.Validate(); err != nil {
+		return reconcile.Preset{}, err
+	}
 	var p reconcile.Preset
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if spec.TemplateID == uuid.Nil {

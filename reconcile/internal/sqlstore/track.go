@@ -16,8 +16,12 @@ import (
 
 // TrackReplacements implements reconcile.Store.
 func (s *Store) TrackReplacements(ctx context.Context, req reconcile.TrackRequest) (reconcile.TrackResult, error) {
+	if err := reconcile.ValidateOptionalName("claimant", req.Claimant); err != nil {
+		return reconcile.TrackResult{}, err
+	}
 	var res reconcile.TrackResult
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res = reconcile.TrackResult{} // a retried transaction starts over
 		if err := s.ensureBuild(ctx, tx, req); err != nil {
 			return err
 		}
