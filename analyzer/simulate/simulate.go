@@ -45,8 +45,10 @@ type Options struct {
 	// Analyzer options for the claim plan's report.
 	Analyzer analyzer.Options
 	// TempDir is where the private working copy is made; "" means the
-	// system's temporary directory. It is removed before Run returns.
-	TempDir string
+	// system's temporary directory. It is removed before Run returns,
+	// unless KeepWorkdir is set (to inspect the synthetic state and plans).
+	TempDir     string
+	KeepWorkdir bool
 }
 
 // Simulation describes one simulated claim.
@@ -69,6 +71,8 @@ type Simulation struct {
 	Rekeyed []Rekey `json:"rekeyed"`
 	// Terraform is the binary's name and version, e.g. "terraform 1.5.7".
 	Terraform string `json:"terraform"`
+	// Workdir is the private working copy, when Options.KeepWorkdir kept it.
+	Workdir string `json:"workdir,omitempty"`
 }
 
 // Result is one simulated claim and the analyzer's report on its plan.
@@ -111,7 +115,9 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(tmp)
+	if !opts.KeepWorkdir {
+		defer os.RemoveAll(tmp)
+	}
 	work := filepath.Join(tmp, "work")
 	if err := os.Mkdir(work, 0o755); err != nil {
 		return nil, err
@@ -361,6 +367,9 @@ func (s *sim) simulate(ctx context.Context, b *build) (Result, error) {
 		Prebuild:    b.prebuild,
 		Claimant:    s.claimant,
 		Terraform:   s.terraform,
+	}
+	if s.opts.KeepWorkdir {
+		sim.Workdir = s.work
 	}
 	// Settle: plan as the prebuild against the state until nothing changes.
 	max := s.opts.MaxRounds

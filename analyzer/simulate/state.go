@@ -63,6 +63,11 @@ type instance struct {
 	attrs     any
 	attrType  *typeNode
 	sensitive [][]map[string]any
+	// schemaMarks is true when sensitive also holds the paths the schema
+	// marks sensitive. Terraform 1.5 records only the configuration's marks
+	// in state, later versions record both; a plan that only rewrites the
+	// marks tells which, and the next fold switches.
+	schemaMarks bool
 }
 
 // synthState is a state built from plans, instance by instance.
@@ -75,8 +80,7 @@ type synthState struct {
 
 // foldResult says what folding a plan into a state did.
 type foldResult struct {
-	// changed counts the managed instances the plan did not leave alone
-	// (a plan that only rewrites sensitivity marks counts as settled).
+	// changed counts the managed instances the plan did not leave alone.
 	changed int
 	// untyped lists resource types whose schema was not found: their
 	// unknown values got untyped placeholders.
@@ -108,6 +112,7 @@ func fold(prev *synthState, plan *planDoc, sch schemas) (*synthState, foldResult
 		}
 		acts := rc.Change.Actions
 		old := prev.instances[rc.Address]
+		schemaMarks := false
 		switch {
 		case isAction(acts, "delete") || isAction(acts, "forget"):
 			res.changed++
@@ -116,7 +121,9 @@ func fold(prev *synthState, plan *planDoc, sch schemas) (*synthState, foldResult
 			next.instances[rc.Address] = old
 			continue
 		case isAction(acts, "update") && old != nil && jsonEqual(rc.Change.Before, rc.Change.After) && !anyTrue(rc.Change.AfterUnknown):
-			// Only the sensitivity marks differ; the values are settled.
+			// Only the sensitivity marks differ: record the other kind.
+			schemaMarks = !old.schemaMarks
+			res.changed++
 		default:
 			res.changed++
 		}
@@ -139,16 +146,19 @@ func fold(prev *synthState, plan *planDoc, sch schemas) (*synthState, foldResult
 			schemaVersion: rs.version,
 			attrType:      rs.typ,
 			attrs:         fill(rc.Change.After, rc.Change.AfterUnknown, rs.typ, oldAttrs, rc.Address),
+			schemaMarks:   schemaMarks,
 		}
-		sensitivePaths(rc.Change.AfterSensitive, rs.typ, nil, &in.sensitive)
+		if old != nil && !schemaMarks {
+			in.schemaMarks = old.schemaMarks
+		}
+		sensitivePaths(rc.Change.AfterSensitive, rs.typ, in.schemaMarks, nil, &in.sensitive)
 		next.instances[rc.Address] = in
 	}
 	sort.Strings(res.untyped)
 	return next, res
 }
 
-// settled reports whether a plan changes no managed instance (sensitivity
-// marks aside).
+// settled reports whether a plan changes no managed instance.
 func settled(plan *planDoc, st *synthState) bool {
 	_, res := fold(st, plan, nil)
 	return res.changed == 0
@@ -271,14 +281,14 @@ func placeholder(t *typeNode, seed string) any {
 }
 
 // sensitivePaths appends to out the state paths (state v4 steps) of the
-// values after_sensitive marks, minus those the schema itself declares
-// sensitive: Terraform records in state only the marks that come from the
-// configuration, and a state whose marks differ from the plan's is planned
-// as an update.
-func sensitivePaths(sens any, t *typeNode, path []map[string]any, out *[][]map[string]any) {
+// values after_sensitive marks, minus (unless schemaMarks) those the
+// schema itself declares sensitive: Terraform 1.5 records in state only the
+// marks that come from the configuration, and a state whose marks differ
+// from the plan's is planned as an update.
+func sensitivePaths(sens any, t *typeNode, schemaMarks bool, path []map[string]any, out *[][]map[string]any) {
 	switch x := sens.(type) {
 	case bool:
-		if x && (t == nil || !t.sensitive) {
+		if x && (schemaMarks || t == nil || !t.sensitive) {
 			*out = append(*out, append([]map[string]any(nil), path...))
 		}
 	case map[string]any:
@@ -294,19 +304,19 @@ func sensitivePaths(sens any, t *typeNode, path []map[string]any, out *[][]map[s
 			} else {
 				step = map[string]any{"type": "get_attr", "value": k}
 			}
-			sensitivePaths(x[k], childType(t, k), append(path, step), out)
+			sensitivePaths(x[k], childType(t, k), schemaMarks, append(path, step), out)
 		}
 	case []any:
 		if t != nil && t.kind == kindSet {
 			// Set elements cannot be addressed; a mark inside a set marks it.
-			if anyTrue(x) && !t.sensitive {
+			if anyTrue(x) && (schemaMarks || !t.sensitive) {
 				*out = append(*out, append([]map[string]any(nil), path...))
 			}
 			return
 		}
 		for i, e := range x {
 			step := map[string]any{"type": "index", "value": map[string]any{"value": i, "type": "number"}}
-			sensitivePaths(e, elemType(t, i), append(path, step), out)
+			sensitivePaths(e, elemType(t, i), schemaMarks, append(path, step), out)
 		}
 	}
 }

@@ -31,6 +31,7 @@ type simulateOptions struct {
 	statefulType  []string
 	maxValueLen   int
 	maxRounds     int
+	keepWorkdir   bool
 }
 
 func newSimulateCmd(io ioStreams, g *globalOptions) *cobra.Command {
@@ -85,6 +86,7 @@ the claim replaces or re-keys anything, 0 when it does not, 1 on any error.`,
 	f.StringArrayVar(&o.statefulType, "stateful-type", nil, "also treat resource types matching this glob as holding data (repeatable)")
 	f.IntVar(&o.maxValueLen, "max-value-len", 0, "shorten before/after values past this many characters")
 	f.IntVar(&o.maxRounds, "max-rounds", simulate.DefaultMaxRounds, "re-plans allowed to settle the synthetic prebuild state")
+	f.BoolVar(&o.keepWorkdir, "keep-workdir", false, "keep the private working copy (synthetic state, plans) and name it in the report")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(render.Formats, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -109,6 +111,7 @@ func runSimulate(ctx context.Context, o *simulateOptions, streams ioStreams, col
 		Vars:          o.vars,
 		VarFiles:      o.varFiles,
 		MaxRounds:     o.maxRounds,
+		KeepWorkdir:   o.keepWorkdir,
 		Analyzer: analyzer.Options{Ignore: o.ignore, MaxValueLen: o.maxValueLen,
 			ClaimRefs: o.claimRefs, StatefulTypes: o.statefulType},
 	})
