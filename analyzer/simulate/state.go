@@ -63,12 +63,32 @@ type instance struct {
 	attrs     any
 	attrType  *typeNode
 	sensitive [][]map[string]any
-	// schemaMarks is true when sensitive also holds the paths the schema
-	// marks sensitive. Terraform 1.5 records only the configuration's marks
-	// in state, later versions record both; a plan that only rewrites the
-	// marks tells which, and the next fold switches.
-	schemaMarks bool
+	// marks is how sensitive was derived (a marksMode); marksTried counts
+	// the modes tried after plans that only rewrote the marks.
+	marks      marksMode
+	marksTried int
 }
+
+// marksMode says how the state's sensitive paths are derived from a
+// plan's after_sensitive, which merges the configuration's marks with the
+// schema's sensitive attributes. Terraform 1.5 records only the
+// configuration's marks in state, later versions both, and a schema
+// sensitive map may have been marked whole or key by key by the
+// configuration. A state whose marks differ from the plan's is planned as
+// an update, which is how fold learns that it should try the next mode.
+type marksMode int
+
+const (
+	// marksConfig leaves out the attributes the schema marks sensitive.
+	marksConfig marksMode = iota
+	// marksSchema keeps them, whole.
+	marksSchema
+	// marksElements marks their elements (map keys, list indexes,
+	// object attributes) one by one, as a map literal of sensitive values
+	// does.
+	marksElements
+	numMarksModes
+)
 
 // synthState is a state built from plans, instance by instance.
 type synthState struct {
@@ -112,7 +132,10 @@ func fold(prev *synthState, plan *planDoc, sch schemas) (*synthState, foldResult
 		}
 		acts := rc.Change.Actions
 		old := prev.instances[rc.Address]
-		schemaMarks := false
+		marks, marksTried := marksConfig, 0
+		if old != nil {
+			marks, marksTried = old.marks, old.marksTried
+		}
 		switch {
 		case isAction(acts, "delete") || isAction(acts, "forget"):
 			res.changed++
@@ -121,9 +144,14 @@ func fold(prev *synthState, plan *planDoc, sch schemas) (*synthState, foldResult
 			next.instances[rc.Address] = old
 			continue
 		case isAction(acts, "update") && old != nil && jsonEqual(rc.Change.Before, rc.Change.After) && !anyTrue(rc.Change.AfterUnknown):
-			// Only the sensitivity marks differ: record the other kind.
-			schemaMarks = !old.schemaMarks
-			res.changed++
+			// Only the sensitivity marks differ: try the next way of
+			// deriving them, until every way was tried (then the state is
+			// as settled as it gets: the plan updates marks only).
+			if marksTried < int(numMarksModes)-1 {
+				marksTried++
+				marks = (marks + 1) % numMarksModes
+				res.changed++
+			}
 		default:
 			res.changed++
 		}
@@ -146,12 +174,10 @@ func fold(prev *synthState, plan *planDoc, sch schemas) (*synthState, foldResult
 			schemaVersion: rs.version,
 			attrType:      rs.typ,
 			attrs:         fill(rc.Change.After, rc.Change.AfterUnknown, rs.typ, oldAttrs, rc.Address),
-			schemaMarks:   schemaMarks,
+			marks:         marks,
+			marksTried:    marksTried,
 		}
-		if old != nil && !schemaMarks {
-			in.schemaMarks = old.schemaMarks
-		}
-		sensitivePaths(rc.Change.AfterSensitive, rs.typ, in.schemaMarks, nil, &in.sensitive)
+		sensitivePaths(rc.Change.AfterSensitive, in.attrs, rs.typ, marks, nil, &in.sensitive)
 		next.instances[rc.Address] = in
 	}
 	sort.Strings(res.untyped)
@@ -281,44 +307,83 @@ func placeholder(t *typeNode, seed string) any {
 }
 
 // sensitivePaths appends to out the state paths (state v4 steps) of the
-// values after_sensitive marks, minus (unless schemaMarks) those the
-// schema itself declares sensitive: Terraform 1.5 records in state only the
-// marks that come from the configuration, and a state whose marks differ
-// from the plan's is planned as an update.
-func sensitivePaths(sens any, t *typeNode, schemaMarks bool, path []map[string]any, out *[][]map[string]any) {
+// values after_sensitive marks, those the schema itself marks sensitive as
+// mode says; val is the value at the same path.
+func sensitivePaths(sens, val any, t *typeNode, mode marksMode, path []map[string]any, out *[][]map[string]any) {
+	emit := func(p []map[string]any) { *out = append(*out, append([]map[string]any(nil), p...)) }
 	switch x := sens.(type) {
 	case bool:
-		if x && (schemaMarks || t == nil || !t.sensitive) {
-			*out = append(*out, append([]map[string]any(nil), path...))
+		if !x {
+			return
+		}
+		if t == nil || !t.sensitive {
+			emit(path)
+			return
+		}
+		switch mode {
+		case marksSchema:
+			emit(path)
+		case marksElements:
+			switch v := val.(type) {
+			case map[string]any:
+				for _, k := range sortedKeys(v) {
+					emit(append(path, keyStep(t, k)))
+				}
+			case []any:
+				if t.kind == kindSet {
+					emit(path)
+					return
+				}
+				for i := range v {
+					emit(append(path, indexStep(i)))
+				}
+			default:
+				emit(path)
+			}
 		}
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			var step map[string]any
-			if t != nil && t.kind == kindMap {
-				step = map[string]any{"type": "index", "value": map[string]any{"value": k, "type": "string"}}
-			} else {
-				step = map[string]any{"type": "get_attr", "value": k}
-			}
-			sensitivePaths(x[k], childType(t, k), schemaMarks, append(path, step), out)
+		vm, _ := val.(map[string]any)
+		for _, k := range sortedKeys(x) {
+			sensitivePaths(x[k], vm[k], childType(t, k), mode, append(path, keyStep(t, k)), out)
 		}
 	case []any:
 		if t != nil && t.kind == kindSet {
 			// Set elements cannot be addressed; a mark inside a set marks it.
-			if anyTrue(x) && (schemaMarks || !t.sensitive) {
-				*out = append(*out, append([]map[string]any(nil), path...))
+			if anyTrue(x) && (!t.sensitive || mode != marksConfig) {
+				emit(path)
 			}
 			return
 		}
+		va, _ := val.([]any)
 		for i, e := range x {
-			step := map[string]any{"type": "index", "value": map[string]any{"value": i, "type": "number"}}
-			sensitivePaths(e, elemType(t, i), schemaMarks, append(path, step), out)
+			var v any
+			if i < len(va) {
+				v = va[i]
+			}
+			sensitivePaths(e, v, elemType(t, i), mode, append(path, indexStep(i)), out)
 		}
 	}
+}
+
+// keyStep is the state path step to attribute or map key k of t.
+func keyStep(t *typeNode, k string) map[string]any {
+	if t != nil && t.kind == kindMap {
+		return map[string]any{"type": "index", "value": map[string]any{"value": k, "type": "string"}}
+	}
+	return map[string]any{"type": "get_attr", "value": k}
+}
+
+func indexStep(i int) map[string]any {
+	return map[string]any{"type": "index", "value": map[string]any{"value": i, "type": "number"}}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // anyTrue reports whether a mirror structure (after_unknown,
