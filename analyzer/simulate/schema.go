@@ -31,6 +31,10 @@ type typeNode struct {
 	elems []*typeNode
 	// sensitive is true for an attribute the schema declares sensitive.
 	sensitive bool
+	// computedOnly is true for an attribute only the provider sets
+	// (computed, not optional): its value being unknown says nothing about
+	// the configuration.
+	computedOnly bool
 }
 
 // resourceSchema is one resource type's schema: its version and the type
@@ -75,6 +79,8 @@ type attributeJSON struct {
 		NestingMode string                   `json:"nesting_mode"`
 	} `json:"nested_type"`
 	Sensitive bool `json:"sensitive"`
+	Computed  bool `json:"computed"`
+	Optional  bool `json:"optional"`
 }
 
 // parseSchemas reads the output of `terraform providers schema -json`.
@@ -154,9 +160,10 @@ func attributeType(a attributeJSON) (*typeNode, error) {
 			return nil, err
 		}
 	}
-	if a.Sensitive {
+	if a.Sensitive || (a.Computed && !a.Optional) {
 		c := *t
-		c.sensitive = true
+		c.sensitive = a.Sensitive
+		c.computedOnly = a.Computed && !a.Optional
 		t = &c
 	}
 	return t, nil

@@ -3,10 +3,13 @@ package simulate
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/claimdrift/claimdrift/analyzer"
@@ -106,11 +109,10 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	bins, err := tfshow.Find(ctx, opts.Binary)
+	bin, err := findBinary(ctx, opts.Binary)
 	if err != nil {
 		return nil, err
 	}
-	bin := bins[0]
 	tmp, err := os.MkdirTemp(opts.TempDir, "claimdrift-simulate-")
 	if err != nil {
 		return nil, err
@@ -147,6 +149,37 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 		s.terraform += " " + bin.Version
 	}
 	return s.run(ctx)
+}
+
+// findBinary picks the terraform or tofu to plan with: the one named
+// (asked its version once), else the first tfshow.Find finds.
+func findBinary(ctx context.Context, o tfshow.Options) (tfshow.Binary, error) {
+	if o.Explicit == "" {
+		bins, err := tfshow.Find(ctx, o)
+		if err != nil {
+			return tfshow.Binary{}, err
+		}
+		return bins[0], nil
+	}
+	p, err := exec.LookPath(o.Explicit)
+	if err != nil {
+		return tfshow.Binary{}, fmt.Errorf("--terraform %s: %w", o.Explicit, err)
+	}
+	if p, err = filepath.Abs(p); err != nil {
+		return tfshow.Binary{}, err
+	}
+	b := tfshow.Binary{Path: p}
+	cmd := exec.CommandContext(ctx, p, "version", "-json")
+	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+os.DevNull, "CHECKPOINT_DISABLE=1")
+	if out, err := cmd.Output(); err == nil {
+		var v struct {
+			TerraformVersion string `json:"terraform_version"`
+		}
+		if json.Unmarshal(out, &v) == nil {
+			b.Version = v.TerraformVersion
+		}
+	}
+	return b, nil
 }
 
 func binName(p string) string {
@@ -372,18 +405,47 @@ func (s *sim) simulate(ctx context.Context, b *build) (Result, error) {
 		sim.Workdir = s.work
 	}
 	// Settle: plan as the prebuild against the state until nothing changes.
+	// The claim is planned at the same time against the same state (both
+	// only read it): when the prebuild's plan is a no-op, that claim plan is
+	// the answer and nobody waited for it.
 	max := s.opts.MaxRounds
 	if max <= 0 {
 		max = DefaultMaxRounds
 	}
+	type planned struct {
+		out []byte
+		err error
+	}
+	var claim *planned
 	for sim.Rounds < max {
 		if err := s.writeState(st); err != nil {
 			return Result{}, err
 		}
 		sim.Rounds++
+		// Speculate when this round is likely the last: after a fold of
+		// a re-plan, or when the prebuild plan left only computed
+		// attributes unknown (nothing derived from placeholders).
+		var claimCh chan planned
+		if sim.Rounds > 1 || !fr.derived {
+			claimCh = make(chan planned, 1)
+			go func() {
+				out, _, err := s.planJSON(ctx, b, s.claimant, "claim.tfplan", false)
+				claimCh <- planned{out, err}
+			}()
+		}
 		changes, err := s.r.plan(ctx, s.env(b, b.prebuild), "settle.tfplan", false)
+		var speculative *planned
+		if claimCh != nil {
+			p := <-claimCh
+			speculative = &p
+		}
 		if err != nil {
 			return Result{}, err
+		}
+		if !changes && speculative != nil {
+			sim.Settled = true
+			claim = speculative
+			break
 		}
 		if !changes {
 			sim.Settled = true
@@ -399,18 +461,25 @@ func (s *sim) simulate(ctx context.Context, b *build) (Result, error) {
 		}
 		if settled(plan, st) {
 			sim.Settled = true
+			claim = speculative
 			break
 		}
 		st, _ = fold(st, plan, s.schemas)
 	}
 	if !sim.Settled {
 		b.warnings = append(b.warnings, fmt.Sprintf("the synthetic prebuild state did not settle after %d re-plans: the prediction may show changes a real prebuild would not", sim.Rounds))
+		if err := s.writeState(st); err != nil {
+			return Result{}, err
+		}
 	}
-	// The claim.
-	claimOut, _, err := s.planJSON(ctx, b, s.claimant, "claim.tfplan", false)
-	if err != nil {
-		return Result{}, err
+	if claim == nil {
+		out, _, err := s.planJSON(ctx, b, s.claimant, "claim.tfplan", false)
+		claim = &planned{out, err}
 	}
+	if claim.err != nil {
+		return Result{}, claim.err
+	}
+	claimOut := claim.out
 	rep, err := analyzer.Analyze(bytes.NewReader(claimOut), s.opts.Analyzer)
 	if err != nil {
 		return Result{}, fmt.Errorf("read claim plan: %w", err)
@@ -420,6 +489,7 @@ func (s *sim) simulate(ctx context.Context, b *build) (Result, error) {
 		return Result{}, err
 	}
 	sim.Rekeyed = rekeyed(claimPlan)
+	maskPlaceholders(rep, st.placeholders)
 	rep.Warnings = append(rep.Warnings, b.warnings...)
 	return Result{Simulation: sim, Report: rep}, nil
 }
@@ -431,3 +501,34 @@ func (s *sim) writeState(st *synthState) error {
 	}
 	return os.WriteFile(s.statePath(), b, 0o600)
 }
+
+// PrebuildPlaceholder is printed instead of a placeholder simulate made up
+// for a value the prebuild would only know after apply.
+const PrebuildPlaceholder = "(prebuild: known after apply)"
+
+// maskPlaceholders replaces, in the values a report prints, the strings
+// simulate made up for unknown values: they are no real value.
+func maskPlaceholders(rep *analyzer.Report, made map[string]bool) {
+	if len(made) == 0 {
+		return
+	}
+	mask := func(s string) string {
+		for _, m := range uuidRE.FindAllString(s, -1) {
+			if made[m] {
+				if s == m {
+					return PrebuildPlaceholder
+				}
+				s = strings.ReplaceAll(s, m, PrebuildPlaceholder)
+			}
+		}
+		return s
+	}
+	for i := range rep.Replacements {
+		for j := range rep.Replacements[i].Changes {
+			c := &rep.Replacements[i].Changes[j]
+			c.Before, c.After = mask(c.Before), mask(c.After)
+		}
+	}
+}
+
+var uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)

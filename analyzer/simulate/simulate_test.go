@@ -322,6 +322,9 @@ func TestSimulateMatchesRealClaim(t *testing.T) {
 		name      string
 		fixture   string
 		realCoder bool
+		// preset limits the run to one preset (the others add time, not
+		// coverage).
+		preset string
 		// The replacements and re-keys that must be there (the oracle
 		// alone would also accept two empty lists).
 		wantReplaced []string
@@ -331,9 +334,9 @@ func TestSimulateMatchesRealClaim(t *testing.T) {
 			wantReplaced: []string{"coder_agent.main", "docker_container.workspace[0]", "docker_volume.home"}},
 		{name: "docker-fixed", fixture: "fixtures/providers/docker-fixed",
 			wantReplaced: []string{"coder_agent.main"}},
-		{name: "kubernetes", fixture: "fixtures/providers/kubernetes",
+		{name: "kubernetes", fixture: "fixtures/providers/kubernetes", preset: "Small",
 			wantReplaced: []string{"module.workspace.kubernetes_deployment.main", "module.workspace.kubernetes_persistent_volume_claim.home"}},
-		{name: "kubernetes-fixed", fixture: "fixtures/providers/kubernetes-fixed",
+		{name: "kubernetes-fixed", fixture: "fixtures/providers/kubernetes-fixed", preset: "Small",
 			wantReplaced: []string{"coder_agent.main"}},
 		{name: "preset-deferred", fixture: "fixtures/providers/preset-deferred",
 			wantReplaced: []string{"coder_agent.main"}},
@@ -342,11 +345,13 @@ func TestSimulateMatchesRealClaim(t *testing.T) {
 			wantRekeyed:  []string{"docker_volume.home"}},
 		{name: "module-chain", fixture: "fixtures/simulate/fake/module-chain",
 			wantReplaced: []string{"module.workspace.module.storage.kubernetes_persistent_volume_claim.home"}},
+		{name: "clean", fixture: "fixtures/simulate/fake/clean"},
 		{name: "real coder provider", fixture: "fixtures/simulate/coder/agent-env", realCoder: true,
 			wantReplaced: []string{"coder_agent.main", "docker_container.workspace[0]"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			real := ""
 			if tt.realCoder {
 				real = coderProvider(t)
@@ -357,7 +362,7 @@ func TestSimulateMatchesRealClaim(t *testing.T) {
 			dir := initTemplate(t, bin, filepath.Join(repoRoot, tt.fixture), env)
 			before := treeHash(t, dir)
 
-			results, err := Run(context.Background(), Options{Dir: dir, Binary: tfshow.Options{Explicit: bin}, Env: env})
+			results, err := Run(context.Background(), Options{Dir: dir, Binary: tfshow.Options{Explicit: bin}, Env: env, Preset: tt.preset})
 			if err != nil {
 				t.Fatalf("simulate: %v", err)
 			}

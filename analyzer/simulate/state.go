@@ -96,6 +96,8 @@ type synthState struct {
 	lineage          string
 	serial           int
 	instances        map[string]*instance
+	// placeholders are the strings made up for unknown values.
+	placeholders map[string]bool
 }
 
 // foldResult says what folding a plan into a state did.
@@ -105,6 +107,11 @@ type foldResult struct {
 	// untyped lists resource types whose schema was not found: their
 	// unknown values got untyped placeholders.
 	untyped []string
+	// derived is true when a configurable attribute was unknown: its
+	// configuration refers to values only known after apply (another
+	// resource's id, token…), so the next plan will likely change it once
+	// the placeholders are known.
+	derived bool
 }
 
 // isAction reports whether actions is exactly want.
@@ -122,6 +129,10 @@ func fold(prev *synthState, plan *planDoc, sch schemas) (*synthState, foldResult
 		lineage:          prev.lineage,
 		serial:           prev.serial + 1,
 		instances:        map[string]*instance{},
+		placeholders:     map[string]bool{},
+	}
+	for p := range prev.placeholders {
+		next.placeholders[p] = true
 	}
 	var res foldResult
 	seen := map[string]bool{}
@@ -173,11 +184,14 @@ func fold(prev *synthState, plan *planDoc, sch schemas) (*synthState, foldResult
 			provider:      rc.ProviderName,
 			schemaVersion: rs.version,
 			attrType:      rs.typ,
-			attrs:         fill(rc.Change.After, rc.Change.AfterUnknown, rs.typ, oldAttrs, rc.Address),
+			attrs:         fill(rc.Change.After, rc.Change.AfterUnknown, rs.typ, oldAttrs, rc.Address, next.placeholders),
 			marks:         marks,
 			marksTried:    marksTried,
 		}
 		sensitivePaths(rc.Change.AfterSensitive, in.attrs, rs.typ, marks, nil, &in.sensitive)
+		if !res.derived && configUnknown(rc.Change.AfterUnknown, rs.typ) {
+			res.derived = true
+		}
 		next.instances[rc.Address] = in
 	}
 	sort.Strings(res.untyped)
@@ -197,7 +211,7 @@ var placeholderNS = uuid.MustParse("0b4f3e0c-5c1d-4f0e-9b7a-2d6c8e1f3a57")
 // replaced: by prev's value at the same path when there is one, else by a
 // placeholder of the schema type t. seed names the position (the resource
 // address, then the path) so that placeholders are stable and distinct.
-func fill(v, unknown any, t *typeNode, prev any, seed string) any {
+func fill(v, unknown any, t *typeNode, prev any, seed string, made map[string]bool) any {
 	if b, ok := unknown.(bool); ok {
 		if !b {
 			return v
@@ -205,7 +219,7 @@ func fill(v, unknown any, t *typeNode, prev any, seed string) any {
 		if prev != nil {
 			return prev
 		}
-		return placeholder(t, seed)
+		return placeholder(t, seed, made)
 	}
 	switch x := v.(type) {
 	case map[string]any:
@@ -213,12 +227,12 @@ func fill(v, unknown any, t *typeNode, prev any, seed string) any {
 		pm, _ := prev.(map[string]any)
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			out[k] = fill(e, um[k], childType(t, k), pm[k], seed+"."+k)
+			out[k] = fill(e, um[k], childType(t, k), pm[k], seed+"."+k, made)
 		}
 		// Wholly unknown attributes may be missing from after.
 		for k, u := range um {
 			if _, ok := x[k]; !ok {
-				out[k] = fill(nil, u, childType(t, k), pm[k], seed+"."+k)
+				out[k] = fill(nil, u, childType(t, k), pm[k], seed+"."+k, made)
 			}
 		}
 		return out
@@ -234,7 +248,7 @@ func fill(v, unknown any, t *typeNode, prev any, seed string) any {
 			if i < len(pa) {
 				p = pa[i]
 			}
-			out[i] = fill(e, u, elemType(t, i), p, seed+"["+strconv.Itoa(i)+"]")
+			out[i] = fill(e, u, elemType(t, i), p, seed+"["+strconv.Itoa(i)+"]", made)
 		}
 		return out
 	}
@@ -275,13 +289,15 @@ func elemType(t *typeNode, i int) *typeNode {
 // placeholder is a known value of type t for an unknown one: a UUID for
 // strings (ids are the usual unknowns, and a UUID is a valid value for
 // most), 0, false, empty collections, objects of placeholders.
-func placeholder(t *typeNode, seed string) any {
-	if t == nil {
-		return uuid.NewSHA1(placeholderNS, []byte(seed)).String()
+func placeholder(t *typeNode, seed string, made map[string]bool) any {
+	if t == nil || t.kind == kindString {
+		s := uuid.NewSHA1(placeholderNS, []byte(seed)).String()
+		if made != nil {
+			made[s] = true
+		}
+		return s
 	}
 	switch t.kind {
-	case kindString:
-		return uuid.NewSHA1(placeholderNS, []byte(seed)).String()
 	case kindNumber:
 		return json.Number("0")
 	case kindBool:
@@ -293,13 +309,13 @@ func placeholder(t *typeNode, seed string) any {
 	case kindObject:
 		out := make(map[string]any, len(t.attrs))
 		for k, at := range t.attrs {
-			out[k] = placeholder(at, seed+"."+k)
+			out[k] = placeholder(at, seed+"."+k, made)
 		}
 		return out
 	case kindTuple:
 		out := make([]any, len(t.elems))
 		for i, et := range t.elems {
-			out[i] = placeholder(et, seed+"["+strconv.Itoa(i)+"]")
+			out[i] = placeholder(et, seed+"["+strconv.Itoa(i)+"]", made)
 		}
 		return out
 	}
@@ -384,6 +400,28 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// configUnknown reports whether after_unknown marks a value that is not a
+// computed-only attribute (or whose type is not known).
+func configUnknown(unknown any, t *typeNode) bool {
+	switch x := unknown.(type) {
+	case bool:
+		return x && (t == nil || !t.computedOnly)
+	case map[string]any:
+		for k, e := range x {
+			if configUnknown(e, childType(t, k)) {
+				return true
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if configUnknown(e, elemType(t, i)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // anyTrue reports whether a mirror structure (after_unknown,
