@@ -124,7 +124,19 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 	if err := os.Mkdir(work, 0o755); err != nil {
 		return nil, err
 	}
-	if err := prepareWorkdir(absDir, work); err != nil {
+	env := opts.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	// The user's data directory: TF_DATA_DIR (relative to DIR, as terraform
+	// run in DIR reads it) or DIR/.terraform.
+	dataDir := ".terraform"
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "TF_DATA_DIR="); ok && v != "" {
+			dataDir = v
+		}
+	}
+	if err := prepareWorkdir(absDir, work, dataDir); err != nil {
 		return nil, err
 	}
 	r := &runner{bin: bin.Path, dir: work, name: binName(bin.Path), template: opts.Dir}
@@ -137,10 +149,6 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 			return nil, err
 		}
 		r.vars = append(r.vars, "-var-file="+abs)
-	}
-	env := opts.Env
-	if env == nil {
-		env = os.Environ()
 	}
 	s := &sim{opts: opts, r: r, base: cleanEnv(env), work: work, template: filepath.Base(absDir)}
 	s.claimant = claimantIdentity(opts)

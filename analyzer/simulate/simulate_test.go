@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/claimdrift/claimdrift/analyzer"
 	"github.com/claimdrift/claimdrift/analyzer/render"
@@ -530,4 +531,69 @@ func TestSimulateBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSimulateCanceled stops a run half way: Run returns the context's
+// error, removes its working copy and leaves no terraform or provider
+// process behind.
+func TestSimulateCanceled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real terraform plans; not in -short")
+	}
+	bin := terraform157(t)
+	rc := cliConfig(t, "")
+	env := testEnv(rc, filepath.Join(t.TempDir(), "record"))
+	dir := initTemplate(t, bin, filepath.Join(repoRoot, "fixtures/simulate/fake/keyed"), env)
+	tmp := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(ctx, Options{Dir: dir, Binary: tfshow.Options{Explicit: bin}, Env: env, TempDir: tmp})
+		done <- err
+	}()
+	// Cancel once terraform runs (the working copy exists).
+	for i := 0; i < 200; i++ {
+		if m, _ := filepath.Glob(filepath.Join(tmp, "claimdrift-simulate-*", "work", "*.tf")); len(m) > 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("err = %v, want context.Canceled", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return within 30s of the cancellation")
+	}
+	if m, _ := filepath.Glob(filepath.Join(tmp, "*")); len(m) > 0 {
+		t.Errorf("working copy left behind: %v", m)
+	}
+	// No process runs the provider or terraform from this test's copies.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		left := processesUnder(fakeProvider(t))
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("provider processes left running: %v", left)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// processesUnder lists the pids whose executable lies under dir (Linux
+// /proc; none elsewhere).
+func processesUnder(dir string) []string {
+	var out []string
+	procs, _ := filepath.Glob("/proc/[0-9]*/exe")
+	for _, p := range procs {
+		if exe, err := os.Readlink(p); err == nil && strings.HasPrefix(exe, dir) {
+			out = append(out, strings.Split(p, "/")[2]+" "+exe)
+		}
+	}
+	return out
 }

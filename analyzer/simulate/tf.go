@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // ErrNotInitialized is returned when Terraform says the template's working
@@ -37,6 +39,10 @@ type runner struct {
 // codes that are not failures besides 0 (2 for -detailed-exitcode).
 func (r *runner) run(ctx context.Context, env []string, ok []int, args ...string) ([]byte, int, error) {
 	cmd := exec.CommandContext(ctx, r.bin, args...)
+	// On cancellation, ask terraform to stop (it stops its providers), and
+	// kill it only if it does not within the delay.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 10 * time.Second
 	cmd.Dir = r.dir
 	cmd.Env = env
 	var stdout, stderr bytes.Buffer

@@ -51,7 +51,7 @@ func isConfigFile(name string) bool {
 
 // skipped names what the private copy leaves out: everything that holds
 // state, plans or the working directory's own data.
-func skipped(rel string, d fs.DirEntry) bool {
+func skipped(d fs.DirEntry) bool {
 	base := d.Name()
 	if d.IsDir() {
 		return base == ".terraform" || base == ".git" || base == "terraform.tfstate.d"
@@ -62,10 +62,10 @@ func skipped(rel string, d fs.DirEntry) bool {
 
 // prepareWorkdir makes work a private copy of the template in dir: its
 // files (not its state, plans or .terraform), the modules and providers
-// dir was initialized with linked read-only from dir/.terraform, its lock
-// file copied, and the root module's backend removed so that the state is
-// local and synthetic.
-func prepareWorkdir(dir, work string) error {
+// dir was initialized with linked read-only from its data directory
+// (dataDir: dir/.terraform, or TF_DATA_DIR), its lock file copied, and the
+// root module's backend removed so that the state is local and synthetic.
+func prepareWorkdir(dir, work, dataDir string) error {
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -77,7 +77,7 @@ func prepareWorkdir(dir, work string) error {
 		if rel == "." {
 			return nil
 		}
-		if skipped(rel, d) {
+		if skipped(d) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
@@ -102,7 +102,10 @@ func prepareWorkdir(dir, work string) error {
 		return fmt.Errorf("copy %s: %w", dir, err)
 	}
 	// The initialized working directory: modules and providers, linked.
-	data := filepath.Join(dir, ".terraform")
+	data := dataDir
+	if !filepath.IsAbs(data) {
+		data = filepath.Join(dir, data)
+	}
 	entries, err := os.ReadDir(data)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("read %s: %w", data, err)

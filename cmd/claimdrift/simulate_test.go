@@ -74,6 +74,10 @@ func TestSimulateCommand(t *testing.T) {
 	if err := os.WriteFile(notDir, []byte("# not a directory\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	varFile := filepath.Join(t.TempDir(), "owner.tfvars")
+	if err := os.WriteFile(varFile, []byte("name_by_owner = true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		fixture  string // copied to a temporary DIR, which is the last argument
@@ -95,6 +99,12 @@ func TestSimulateCommand(t *testing.T) {
 			wantOut: []string{"::warning title=Resource re-keyed%3A docker_volume.home::", "::notice title=claimdrift simulate::"}},
 		{name: "nothing replaced gives exit 0", fixture: "fixtures/simulate/fake/clean", init: true, wantCode: 0,
 			wantOut: []string{"no resources will be replaced"}},
+		{name: "--var reaches the plans", fixture: "fixtures/simulate/fake/clean", init: true, wantCode: 2,
+			args: []string{"--var", "name_by_owner=true"}, wantOut: []string{"-/+ docker_container.workspace[0]", "coder-prebuilds → coder-alice"}},
+		{name: "--var-file reaches the plans", fixture: "fixtures/simulate/fake/clean", init: true, wantCode: 2,
+			args: []string{"--var-file", varFile}, wantOut: []string{"-/+ docker_container.workspace[0]"}},
+		{name: "undeclared --var", fixture: "fixtures/simulate/fake/clean", init: true, wantCode: 1,
+			args: []string{"--var", "nosuch=1"}, wantErr: "nosuch"},
 		{name: "unknown preset", fixture: "fixtures/simulate/fake/keyed", init: true, args: []string{"--preset", "Rust"}, wantCode: 1,
 			wantErr: `no such preset "Rust"; the template declares "Go"`},
 		{name: "uninitialized", fixture: "fixtures/simulate/fake/module-chain", wantCode: 1, wantErr: "run `terraform init` in it"},
