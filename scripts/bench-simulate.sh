@@ -51,7 +51,6 @@ export TF_CLI_CONFIG_FILE="$TMP/terraformrc" CHECKPOINT_DISABLE=1 TF_IN_AUTOMATI
 
 dir="$TMP/bench"
 cp -R fixtures/simulate/bench "$dir"
-n=$(grep -c '^resource ' "$dir/main.tf")
 
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 : >"$TMP/sim.times"
@@ -79,6 +78,7 @@ median() { sort -n "$1" | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[N
 sim=$(median "$TMP/sim.times")
 plans=$(median "$TMP/plan.times")
 replaced=$(jq '.replacements | length' "$TMP/sim.json")
+n=$(jq '.summary | .create + .update + .replace + .delete + .no_op' "$TMP/sim.json")
 rounds=$(jq '.simulation.rounds' "$TMP/sim.json")
 ratio=$(awk -v a="$sim" -v b="$plans" 'BEGIN{printf "%.2f", a/b}')
 verdict=$(awk -v r="$ratio" 'BEGIN{print (r <= 3) ? "ok" : "MISS"}')

@@ -3,7 +3,6 @@ package simulate
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -152,15 +151,11 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 	}
 	s := &sim{opts: opts, r: r, base: cleanEnv(env), work: work, template: filepath.Base(absDir)}
 	s.claimant = claimantIdentity(opts)
-	s.terraform = r.name
-	if bin.Version != "" {
-		s.terraform += " " + bin.Version
-	}
 	return s.run(ctx)
 }
 
-// findBinary picks the terraform or tofu to plan with: the one named
-// (asked its version once), else the first tfshow.Find finds.
+// findBinary picks the terraform or tofu to plan with: the one named, else
+// the first tfshow.Find finds. The version is read from the plans.
 func findBinary(ctx context.Context, o tfshow.Options) (tfshow.Binary, error) {
 	if o.Explicit == "" {
 		bins, err := tfshow.Find(ctx, o)
@@ -176,18 +171,7 @@ func findBinary(ctx context.Context, o tfshow.Options) (tfshow.Binary, error) {
 	if p, err = filepath.Abs(p); err != nil {
 		return tfshow.Binary{}, err
 	}
-	b := tfshow.Binary{Path: p}
-	cmd := exec.CommandContext(ctx, p, "version", "-json")
-	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+os.DevNull, "CHECKPOINT_DISABLE=1")
-	if out, err := cmd.Output(); err == nil {
-		var v struct {
-			TerraformVersion string `json:"terraform_version"`
-		}
-		if json.Unmarshal(out, &v) == nil {
-			b.Version = v.TerraformVersion
-		}
-	}
-	return b, nil
+	return tfshow.Binary{Path: p}, nil
 }
 
 func binName(p string) string {
@@ -395,6 +379,10 @@ func (s *sim) simulate(ctx context.Context, b *build) (Result, error) {
 	plan, err := readPlanDoc(bytes.NewReader(out))
 	if err != nil {
 		return Result{}, err
+	}
+	s.terraform = s.r.name
+	if plan.TerraformVersion != "" {
+		s.terraform += " " + plan.TerraformVersion
 	}
 	st, fr := fold(&synthState{lineage: derivedID("lineage", s.template, b.preset)}, plan, s.schemas)
 	if len(fr.untyped) > 0 {
