@@ -74,8 +74,12 @@ func describe(s *Simulation) string {
 	if !s.Settled {
 		settled = fmt.Sprintf("prebuild state NOT settled after %d re-plans", s.Rounds)
 	}
-	return fmt.Sprintf("%s: prebuild (owner %s, workspace %s) claimed by %s (workspace %s); %s; %s",
+	line := fmt.Sprintf("%s: prebuild (owner %s, workspace %s) claimed by %s (workspace %s); %s; %s",
 		preset, s.Prebuild.Owner, s.Prebuild.WorkspaceName, s.Claimant.Owner, s.Claimant.WorkspaceName, settled, s.Terraform)
+	if s.Workdir != "" {
+		line += "; working copy kept in " + s.Workdir
+	}
+	return line
 }
 
 func writeRekeyedText(w *bufio.Writer, rks []Rekey) {
