@@ -597,3 +597,68 @@ func processesUnder(dir string) []string {
 	}
 	return out
 }
+
+// TestSimulateInitializedTemplate simulates a template initialized the
+// usual way: `terraform init` with providers installed from a mirror
+// (here a local filesystem mirror of the test provider), a lock file, and
+// a configured backend. simulate must use the installed providers, never
+// the backend (its state file must not appear), and leave DIR unchanged.
+func TestSimulateInitializedTemplate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real terraform plans; not in -short")
+	}
+	bin := terraform157(t)
+	fake := fakeProvider(t)
+	mirror := t.TempDir()
+	for _, p := range []string{"coder/coder", "kreuzwerker/docker"} {
+		typ := p[strings.Index(p, "/")+1:]
+		d := filepath.Join(mirror, "registry.terraform.io", p, "0.0.1", "linux_amd64")
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Link(filepath.Join(fake, "bin", "terraform-provider-fake"), filepath.Join(d, "terraform-provider-"+typ+"_v0.0.1")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rc := filepath.Join(t.TempDir(), "terraformrc")
+	conf := fmt.Sprintf("provider_installation {\n  filesystem_mirror {\n    path = %q\n  }\n}\n", mirror)
+	if err := os.WriteFile(rc, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	record := filepath.Join(t.TempDir(), "record")
+	env := testEnv(rc, record)
+	dir := filepath.Join(t.TempDir(), "keyed")
+	copyTree(t, filepath.Join(repoRoot, "fixtures/simulate/fake/keyed"), dir)
+	backend := "terraform {\n  backend \"local\" {\n    path = \"real.tfstate\"\n  }\n}\n"
+	if err := os.WriteFile(filepath.Join(dir, "backend.tf"), []byte(backend), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tf(t, bin, dir, env, "init", "-input=false", "-no-color")
+	for _, p := range []string{".terraform.lock.hcl", ".terraform/providers", ".terraform/terraform.tfstate"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+			t.Fatalf("terraform init made no %s: %v", p, err)
+		}
+	}
+	before := treeHash(t, dir)
+	results, err := Run(context.Background(), Options{Dir: dir, Binary: tfshow.Options{Explicit: bin}, Env: env})
+	if err != nil {
+		t.Fatalf("simulate: %v", err)
+	}
+	if treeHash(t, dir) != before {
+		t.Error("simulate changed DIR")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "real.tfstate")); err == nil {
+		t.Error("simulate wrote the backend's state")
+	}
+	if rec, err := os.ReadFile(record); err == nil {
+		t.Errorf("simulate applied something: %q", rec)
+	}
+	got := replacementKeys(results[0].Report)
+	want := []string{
+		"docker_container.sidecar | replace_by_triggers | ",
+		"docker_container.workspace[0] | replace_because_cannot_update | env, name",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("replacements %v, want %v", got, want)
+	}
+}
