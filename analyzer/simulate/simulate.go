@@ -119,10 +119,6 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 	if !opts.KeepWorkdir {
 		defer os.RemoveAll(tmp)
 	}
-	work := filepath.Join(tmp, "work")
-	if err := os.Mkdir(work, 0o755); err != nil {
-		return nil, err
-	}
 	env := opts.Env
 	if env == nil {
 		env = os.Environ()
@@ -135,7 +131,20 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 			dataDir = v
 		}
 	}
+	if !filepath.IsAbs(dataDir) {
+		dataDir = filepath.Join(absDir, dataDir)
+	}
+	// Local modules outside DIR (source = "../modules/x") are linked beside
+	// the copy, as deep as they reach up.
+	outside, maxUp := outsideModules(dataDir)
+	work := filepath.Join(tmp, strings.Repeat("up"+string(filepath.Separator), maxUp)+"work")
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return nil, err
+	}
 	if err := prepareWorkdir(absDir, work, dataDir); err != nil {
+		return nil, err
+	}
+	if err := linkOutside(absDir, work, outside); err != nil {
 		return nil, err
 	}
 	r := &runner{bin: bin.Path, dir: work, name: binName(bin.Path), template: opts.Dir}

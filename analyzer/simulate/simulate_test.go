@@ -224,15 +224,20 @@ func tf(t *testing.T, bin, dir string, env []string, args ...string) []byte {
 }
 
 // initTemplate copies a fixture template to a temporary DIR named like it
-// and initializes it as a user would with dev_overrides (terraform get
-// when it has modules).
+// and initializes it as a user would with dev_overrides (terraform get).
 func initTemplate(t *testing.T, bin, fixture string, env []string) string {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), filepath.Base(fixture))
-	copyTree(t, fixture, dir)
-	if _, err := os.Stat(filepath.Join(dir, "modules")); err == nil {
-		tf(t, bin, dir, env, "get", "-no-color")
-	}
+	return initTemplateIn(t, bin, fixture, "", env)
+}
+
+// initTemplateIn is initTemplate for a template in the subdirectory sub of
+// a fixture tree (whose modules may lie outside the template).
+func initTemplateIn(t *testing.T, bin, fixture, sub string, env []string) string {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), filepath.Base(fixture))
+	copyTree(t, fixture, root)
+	dir := filepath.Join(root, sub)
+	tf(t, bin, dir, env, "get", "-no-color")
 	return dir
 }
 
@@ -279,10 +284,17 @@ func agentTokenEnv(t *testing.T, bin, dir string, env []string) []string {
 // same identities and parameters), plans as the claimant with a normal
 // refresh, and returns the analyzer's report and the re-keyed resources of
 // that real claim plan. It also returns what the provider recorded.
-func oracle(t *testing.T, bin, dir string, rc string, want Simulation) (*analyzer.Report, []Rekey, []byte) {
+func oracle(t *testing.T, bin, dir, sub string, rc string, want Simulation) (*analyzer.Report, []Rekey, []byte) {
 	t.Helper()
-	work := filepath.Join(t.TempDir(), filepath.Base(dir))
-	copyTree(t, dir, work)
+	root := dir
+	for range strings.Split(filepath.Clean(sub), string(filepath.Separator)) {
+		if sub != "" {
+			root = filepath.Dir(root)
+		}
+	}
+	workRoot := filepath.Join(t.TempDir(), filepath.Base(root))
+	copyTree(t, root, workRoot)
+	work := filepath.Join(workRoot, sub)
 	if err := stripBackends(work); err != nil {
 		t.Fatal(err)
 	}
@@ -323,6 +335,9 @@ func TestSimulateMatchesRealClaim(t *testing.T) {
 		name      string
 		fixture   string
 		realCoder bool
+		// sub is the template's directory inside the fixture, when the
+		// fixture holds more than the template.
+		sub string
 		// preset limits the run to one preset (the others add time, not
 		// coverage).
 		preset string
@@ -347,6 +362,8 @@ func TestSimulateMatchesRealClaim(t *testing.T) {
 		{name: "module-chain", fixture: "fixtures/simulate/fake/module-chain",
 			wantReplaced: []string{"module.workspace.module.storage.kubernetes_persistent_volume_claim.home"}},
 		{name: "clean", fixture: "fixtures/simulate/fake/clean"},
+		{name: "module outside the template", fixture: "fixtures/simulate/fake/shared", sub: "template",
+			wantReplaced: []string{"module.home.docker_volume.home"}},
 		{name: "real coder provider", fixture: "fixtures/simulate/coder/agent-env", realCoder: true,
 			wantReplaced: []string{"coder_agent.main", "docker_container.workspace[0]"}},
 	}
@@ -360,7 +377,7 @@ func TestSimulateMatchesRealClaim(t *testing.T) {
 			rc := cliConfig(t, real)
 			record := filepath.Join(t.TempDir(), "simulate-record")
 			env := testEnv(rc, record)
-			dir := initTemplate(t, bin, filepath.Join(repoRoot, tt.fixture), env)
+			dir := initTemplateIn(t, bin, filepath.Join(repoRoot, tt.fixture), tt.sub, env)
 			before := treeHash(t, dir)
 
 			results, err := Run(context.Background(), Options{Dir: dir, Binary: tfshow.Options{Explicit: bin}, Env: env, Preset: tt.preset})
@@ -381,7 +398,7 @@ func TestSimulateMatchesRealClaim(t *testing.T) {
 				if !res.Simulation.Settled {
 					t.Errorf("preset %q: synthetic state did not settle in %d rounds", res.Simulation.Preset, res.Simulation.Rounds)
 				}
-				rep, rk, rec := oracle(t, bin, dir, rc, res.Simulation)
+				rep, rk, rec := oracle(t, bin, dir, tt.sub, rc, res.Simulation)
 				if !bytes.Contains(rec, []byte("create ")) {
 					t.Errorf("the oracle's apply recorded no create (%q): the record proves nothing", rec)
 				}

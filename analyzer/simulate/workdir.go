@@ -259,3 +259,63 @@ func stripBackendJSON(src []byte) []byte {
 	}
 	return out
 }
+
+// outsideModules reads the module manifest of the data directory and
+// returns the local module directories outside DIR ("../modules/x"), by
+// the path that leads out ("../modules"), and how many levels up the
+// deepest goes.
+func outsideModules(dataDir string) ([]string, int) {
+	b, err := os.ReadFile(filepath.Join(dataDir, "modules", "modules.json"))
+	if err != nil {
+		return nil, 0
+	}
+	var m struct {
+		Modules []struct {
+			Dir string `json:"Dir"`
+		} `json:"Modules"`
+	}
+	if json.Unmarshal(b, &m) != nil {
+		return nil, 0
+	}
+	seen := map[string]bool{}
+	var out []string
+	maxUp := 0
+	for _, mod := range m.Modules {
+		d := filepath.Clean(filepath.FromSlash(mod.Dir))
+		if filepath.IsAbs(d) {
+			continue
+		}
+		parts := strings.Split(d, string(filepath.Separator))
+		up := 0
+		for up < len(parts) && parts[up] == ".." {
+			up++
+		}
+		if up == 0 || up == len(parts) {
+			continue
+		}
+		top := filepath.Join(parts[:up+1]...)
+		if !seen[top] {
+			seen[top] = true
+			out = append(out, top)
+		}
+		if up > maxUp {
+			maxUp = up
+		}
+	}
+	return out, maxUp
+}
+
+// linkOutside links each directory outside DIR that modules come from at
+// the same relative place beside the working copy.
+func linkOutside(dir, work string, outside []string) error {
+	for _, rel := range outside {
+		target := filepath.Join(work, rel)
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		if err := os.Symlink(filepath.Join(dir, rel), target); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("link module directory %s: %w", rel, err)
+		}
+	}
+	return nil
+}
