@@ -150,6 +150,9 @@ awk -v big="$largest" '
 		miss = (tf < 10) + (jqr < 5) + (hi > 64) + (hi > lo * 1.1)
 		exit (miss > 0) ? 3 : 0
 	}' "$RESULTS" | tee -a "$BENCH/results.md" || true
+
+# claimdrift simulate on a 50-resource template vs two plain plans (issue 9).
+scripts/bench-simulate.sh || { say "FAILED: the simulate bench did not run"; exit 1; }
 targets_missed=$(grep -c '^  MISS' "$BENCH/results.md" || true)
 
 if [ "$status" -ne 0 ]; then

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests and `make fixtures` need when it is missing:
 #   - terraform 1.5.7 in ./.tools/bin (built with `go install`, ~3 minutes)
+#   - the real coder provider v2.20.0 in ./.tools/bin (`go install`, ~1 minute;
+#     `claimdrift simulate` tests load it through dev_overrides)
 #   - PostgreSQL server binaries (Debian package `postgresql`)
 #   - jq (Debian package, used by `make bench`)
 #   - python3-aiosmtpd (Debian package, a real SMTP server for the email tests)
@@ -50,6 +52,21 @@ if ! tf_ok; then
 	rm -f "$tools/bin/terraform"
 	GOBIN="$tools/bin" GOFLAGS= go install "github.com/hashicorp/terraform@v$tf_version"
 	tf_ok || { log "terraform in $tools/bin does not report $tf_version"; exit 1; }
+fi
+
+# The real coder provider, for the simulate tests (analyzer/simulate): they
+# load it through dev_overrides from .tools/bin.
+coder_provider_version=v2.20.0
+coder_ok() {
+	[ -x "$tools/bin/terraform-provider-coder" ] &&
+		go version -m "$tools/bin/terraform-provider-coder" 2>/dev/null |
+		grep -q "github.com/coder/terraform-provider-coder/v2[[:space:]]*$coder_provider_version"
+}
+if ! coder_ok; then
+	log "building terraform-provider-coder $coder_provider_version into $tools/bin (about a minute)"
+	rm -f "$tools/bin/terraform-provider-coder"
+	GOBIN="$tools/bin" GOFLAGS= go install "github.com/coder/terraform-provider-coder/v2@$coder_provider_version"
+	coder_ok || { log "terraform-provider-coder in $tools/bin is not $coder_provider_version"; exit 1; }
 fi
 
 # PostgreSQL server binaries.

@@ -52,6 +52,7 @@ analyze, problems for lint).`,
 	root.AddCommand(newVersionCmd(io))
 	root.AddCommand(newAnalyzeCmd(io, g))
 	root.AddCommand(newPresetsCmd(io))
+	root.AddCommand(newSimulateCmd(io, g))
 	addLintCommands(root, io, g)
 	addPoolCommands(root, io, g)
 	addNotifyCommands(root, io, g)

@@ -80,8 +80,32 @@ func (r *echoResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	}
 }
 
+// recordEnv names the environment variable holding a file to which every
+// Create, Update and Delete appends one line ("create docker_container"):
+// tests use it to prove that a command applied nothing.
+const recordEnv = "CLAIMDRIFT_FAKE_RECORD"
+
+// record appends "op type" to the file named by recordEnv, when set.
+func (r *echoResource) record(op string, diags *diag.Diagnostics) {
+	name := r.env()(recordEnv)
+	if name == "" {
+		return
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err == nil {
+		_, err = fmt.Fprintf(f, "%s %s\n", op, r.typeName)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		diags.AddError(op+" "+r.typeName, recordEnv+": "+err.Error())
+	}
+}
+
 // Create implements resource.Resource.
 func (r *echoResource) Create(_ context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	r.record("create", &resp.Diagnostics)
 	v, err := fillUnknown(r.typeName, req.Plan.Raw)
 	if err != nil {
 		resp.Diagnostics.AddError("create "+r.typeName, err.Error())
@@ -99,6 +123,7 @@ func (r *echoResource) Read(ctx context.Context, _ resource.ReadRequest, resp *r
 
 // Update implements resource.Resource.
 func (r *echoResource) Update(_ context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	r.record("update", &resp.Diagnostics)
 	v, err := fillUnknown(r.typeName, req.Plan.Raw)
 	if err != nil {
 		resp.Diagnostics.AddError("update "+r.typeName, err.Error())
@@ -108,7 +133,9 @@ func (r *echoResource) Update(_ context.Context, req resource.UpdateRequest, res
 }
 
 // Delete implements resource.Resource; the framework removes the state.
-func (r *echoResource) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {}
+func (r *echoResource) Delete(_ context.Context, _ resource.DeleteRequest, resp *resource.DeleteResponse) {
+	r.record("delete", &resp.Diagnostics)
+}
 
 // fillUnknown replaces every unknown value in a planned object with a known
 // one: ids and uids get a UUID derived from the type, the attribute path

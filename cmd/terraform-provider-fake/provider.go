@@ -8,10 +8,12 @@ import (
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	pschema "github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 )
 
 // kindEnv names the environment variable that overrides the provider kind
@@ -88,9 +90,22 @@ func (p *fakeProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp 
 	resp.Schema = p.kind.schema
 }
 
-// Configure implements provider.Provider; the configuration is accepted and
-// ignored, there is no backend to connect to.
-func (p *fakeProvider) Configure(_ context.Context, _ provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+// Configure implements provider.Provider. There is no backend to connect
+// to; the configuration is ignored, except that coder's url must be an
+// absolute http(s) URL, as the real provider requires (tests use a bad one
+// to see a provider error).
+func (p *fakeProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	if p.kind.name == "coder" {
+		var u types.String
+		resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("url"), &u)...)
+		if v := u.ValueString(); !u.IsNull() && !u.IsUnknown() && !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+			resp.Diagnostics.AddAttributeError(path.Root("url"), "invalid coder url",
+				fmt.Sprintf("url %q is not an absolute http(s) URL", v))
+		}
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	}
 	resp.DataSourceData = p.getenv
 	resp.ResourceData = p.getenv
 }
