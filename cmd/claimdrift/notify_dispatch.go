@@ -126,6 +126,10 @@ func notifyRecipients(ctx context.Context, s poolStore, log *slog.Logger) func(r
 		return nil
 	}
 	resolver := notify.NewResolver(lister, log)
+	// A lookup finishes even during a shutdown: it belongs to a write
+	// (a track, a claim) that is being finished, not to new work. The
+	// store's statement timeout bounds it.
+	ctx = context.WithoutCancel(ctx)
 	return func(bc reconcile.BuildContext) ([]string, error) {
 		return resolver.Keys(ctx, notify.RecipientTarget{TemplateID: bc.TemplateID, Template: bc.Template, Organization: bc.Organization})
 	}

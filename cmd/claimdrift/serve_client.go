@@ -24,7 +24,7 @@ type remoteOptions struct {
 
 func addRemoteFlags(cmd *cobra.Command, o *remoteOptions) {
 	f := cmd.Flags()
-	f.StringVar(&o.server, "server", "", "URL of a `claimdrift serve`: use its API instead of the database (needs --token-file)")
+	f.StringVar(&o.server, "server", "", "URL of a claimdrift serve: use its API instead of the database (needs --token-file)")
 	f.StringVar(&o.tokenFile, "token-file", "", "file holding the API token for --server")
 }
 

@@ -236,15 +236,26 @@ exit 0
 	for i := range alive {
 		survivor = replicas[i]
 	}
-	// The survivors time the orphaned builds out and fill the pool.
+	// The survivors take the orphaned builds over after their lease and fill the pool.
 	waitFor("the pool to fill", 60*time.Second, func() bool { s := status(survivor); return s.Eligible == 4 && s.InProgress == 0 })
 	s := status(survivor)
 	if s.Created != 4 {
 		t.Fatalf("%d prebuilds created successfully for a pool of 4: %+v\n%s", s.Created, s, strings.Join(lines(), "\n"))
 	}
+	// The victim's builds were taken over once their lease ran out: their
+	// workspaces are deleted (cleanup of what the killed create may have
+	// made) and recreated. No other workspace may be deleted: that would
+	// be a surplus prebuild, created twice.
+	victimCreates := map[string]bool{}
 	for _, l := range lines() {
-		if strings.Contains(l, " delete ") {
-			t.Fatalf("a surplus prebuild was deleted (created twice): %q\n%s", l, strings.Join(lines(), "\n"))
+		if f := strings.Fields(l); len(f) == 3 && f[0] == strconv.Itoa(victim) && f[1] == "create" {
+			victimCreates[f[2]] = true
+		}
+	}
+	for _, l := range lines() {
+		f := strings.Fields(l)
+		if len(f) == 3 && f[1] == "delete" && (f[0] == strconv.Itoa(victim) || !victimCreates[f[2]]) {
+			t.Fatalf("a prebuild that was not the killed replica's was deleted (created twice): %q\n%s", l, strings.Join(lines(), "\n"))
 		}
 	}
 
