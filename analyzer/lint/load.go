@@ -195,6 +195,9 @@ func isOverride(name string) bool {
 // into those already read (see mergeBody).
 func (l *loader) parseFile(m *module, p string, src []byte, override bool) error {
 	display := l.displayName(p)
+	if err := checkNesting(src, display); err != nil {
+		return err
+	}
 	file, diags := hclsyntax.ParseConfig(src, display, hcl.Pos{Line: 1, Column: 1, Byte: 0})
 	if diags.HasErrors() {
 		return parseError(display, diags)
@@ -278,6 +281,38 @@ func localModuleDir(dir, source string) string {
 		return ""
 	}
 	return p
+}
+
+// maxNesting bounds how deeply brackets, braces, parentheses, quotes and
+// template sequences may nest in one file. hashicorp/hcl's parser recurses
+// once per level, and a goroutine stack overflow is fatal (no recover), so
+// a hostile file must be refused before it is parsed. Real templates stay
+// far below it.
+const maxNesting = 500
+
+// checkNesting lexes src (the lexer does not recurse) and returns a
+// ParseError at the first token that opens a level deeper than maxNesting.
+func checkNesting(src []byte, file string) error {
+	tokens, _ := hclsyntax.LexConfig(src, file, hcl.Pos{Line: 1, Column: 1, Byte: 0})
+	depth := 0
+	for _, tok := range tokens {
+		switch tok.Type {
+		case hclsyntax.TokenOBrace, hclsyntax.TokenOBrack, hclsyntax.TokenOParen,
+			hclsyntax.TokenOQuote, hclsyntax.TokenOHeredoc,
+			hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl:
+			depth++
+			if depth > maxNesting {
+				return &ParseError{File: file, Line: tok.Range.Start.Line, Column: tok.Range.Start.Column,
+					Message: fmt.Sprintf("expressions nested more than %d levels deep", maxNesting)}
+			}
+		case hclsyntax.TokenCBrace, hclsyntax.TokenCBrack, hclsyntax.TokenCParen,
+			hclsyntax.TokenCQuote, hclsyntax.TokenCHeredoc, hclsyntax.TokenTemplateSeqEnd:
+			if depth > 0 {
+				depth--
+			}
+		}
+	}
+	return nil
 }
 
 // parseError turns the first error diagnostic into a one-line ParseError.
