@@ -47,3 +47,76 @@ func TestDeepNestingIsAnError(t *testing.T) {
 		}
 	})
 }
+
+// TestPartsKeepWhatChanges guards the parts-of-values lookups (part.go)
+// against false negatives: whatever reads the claim-sensitive part through
+// a function, a computed index, a computed key, a filter, a module called
+// with count or the whole object is still reported, and only reads of
+// static parts are not.
+func TestPartsKeepWhatChanges(t *testing.T) {
+	res, err := Lint(fstestFS(map[string]string{"main.tf": partsMain, "m/main.tf": partsModule}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, f := range res.Findings {
+		got[f.Resource] = true
+	}
+	flagged := []string{"a", "b", "c", "d", "f", "g", "h", "i", "k", "l", "m", "n"}
+	for _, name := range flagged {
+		if !got["docker_container."+name] {
+			t.Errorf("docker_container.%s: no finding, but it reads the owner's name", name)
+		}
+	}
+	for _, name := range []string{"e", "j", "o"} {
+		if got["docker_container."+name] {
+			t.Errorf("docker_container.%s: a finding, but it reads a static part", name)
+		}
+	}
+	if len(res.Findings) != len(flagged) {
+		t.Errorf("got %d findings, want %d", len(res.Findings), len(flagged))
+	}
+}
+
+const partsMain = `data "coder_workspace_owner" "me" {}
+variable "key" { default = "user" }
+locals {
+  cfg   = { image = "u", user = data.coder_workspace_owner.me.name }
+  ck    = { (data.coder_workspace_owner.me.name) = 1 }
+  lst   = [data.coder_workspace_owner.me.name, "x"]
+  filt  = { for k, v in { a = 1 } : k => v if data.coder_workspace_owner.me.name != "" }
+}
+resource "docker_container" "a" { name = lookup(local.cfg, "user") }
+resource "docker_container" "b" { name = local.cfg[var.key] }
+resource "docker_container" "c" { name = merge(local.cfg, {})["user"] }
+resource "docker_container" "d" { name = local.lst[0] }
+resource "docker_container" "e" { name = local.lst[1] }
+resource "docker_container" "f" {
+  for_each = local.ck
+  name = "f"
+}
+resource "docker_container" "g" {
+  for_each = data.coder_workspace_owner.me.groups
+  name = "g"
+}
+resource "docker_container" "h" {
+  for_each = local.filt
+  name = "h"
+}
+module "m" {
+  source = "./m"
+  count  = 1
+  who    = data.coder_workspace_owner.me.name
+}
+resource "docker_container" "i" { name = module.m[0].o.w }
+resource "docker_container" "j" { name = module.m[0].o.s }
+resource "docker_container" "k" { name = one([for x in local.lst : x]) }
+resource "docker_container" "l" { name = local.cfg }
+resource "docker_container" "m" { name = jsonencode(local.cfg) }
+resource "docker_container" "n" { name = try(local.cfg.user, "") }
+resource "docker_container" "o" { name = coalesce(local.cfg.image, "") }
+`
+
+const partsModule = `variable "who" {}
+output "o" { value = { w = var.who, s = "s" } }
+`
