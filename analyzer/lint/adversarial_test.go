@@ -120,3 +120,27 @@ resource "docker_container" "o" { name = coalesce(local.cfg.image, "") }
 const partsModule = `variable "who" {}
 output "o" { value = { w = var.who, s = "s" } }
 `
+
+// TestPrebuildCountChangesOnClaim: data.coder_workspace.me.prebuild_count
+// is 1 in a prebuild and 0 once claimed (terraform-provider-coder's
+// workspace data source), the same fact as is_prebuild, so a count over it
+// destroys the instance on claim; start_count stays and is not reported.
+func TestPrebuildCountChangesOnClaim(t *testing.T) {
+	src := `data "coder_workspace" "me" {}
+resource "docker_container" "warm" {
+  count = data.coder_workspace.me.prebuild_count
+  name  = "warm-${data.coder_workspace.me.id}"
+}
+resource "docker_container" "main" {
+  count = data.coder_workspace.me.start_count
+  name  = "main-${data.coder_workspace.me.id}"
+}
+`
+	res, err := Lint(fstestFS(map[string]string{"main.tf": src}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) != 1 || res.Findings[0].Resource != "docker_container.warm" || res.Findings[0].Rule != RuleInstanceKeys {
+		t.Fatalf("got %+v, want one claim_changes_instances finding on docker_container.warm", res.Findings)
+	}
+}
