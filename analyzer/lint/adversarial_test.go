@@ -144,3 +144,66 @@ resource "docker_container" "main" {
 		t.Fatalf("got %+v, want one claim_changes_instances finding on docker_container.warm", res.Findings)
 	}
 }
+
+// TestJSONTemplatesKeepTheirCode: in a .tf.json string, what is inside
+// ${ } or %{ } is code, whose quotes were JSON-escaped (\"k\"); the
+// translation escaped them again, so `"${lookup(local.m, \"k\")}"` (what
+// CDKTF writes) made lint fail with "Invalid character". Quotes outside the
+// sequences stay literal, and $${ stays an escape.
+func TestJSONTemplatesKeepTheirCode(t *testing.T) {
+	src := `{
+  "data": {"coder_workspace_owner": {"me": {}}},
+  "locals": {"m": {"k": "${data.coder_workspace_owner.me.name}", "s": "static"}},
+  "resource": {"docker_container": {
+    "lookup": {"name": "${lookup(local.m, \"k\", \"\")}"},
+    "directive": {"name": "%{ if data.coder_workspace_owner.me.email != \"\" }x%{ endif }"},
+    "nested": {"name": "${lower(\"w-${data.coder_workspace_owner.me.name}-{x}\")}"},
+    "static": {"name": "${lookup(local.m, \"s\", \"}\")} say \"hi\" {}"},
+    "escaped": {"name": "$${data.coder_workspace_owner.me.name} \"q\""}
+  }}
+}`
+	res, err := Lint(fstestFS(map[string]string{"main.tf.json": src}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, f := range res.Findings {
+		got[f.Resource] = true
+	}
+	for _, name := range []string{"lookup", "directive", "nested"} {
+		if !got["docker_container."+name] {
+			t.Errorf("docker_container.%s: no finding", name)
+		}
+	}
+	// lookup(local.m, "s") reads the whole map (lookup is not followed by
+	// key), so "static" is reported too; the escaped one never is.
+	if got["docker_container.escaped"] || len(res.Findings) != 4 {
+		t.Errorf("got %d findings %v", len(res.Findings), got)
+	}
+}
+
+// TestJSONTemplateLineBreaks: a line break inside ${ } of a .tf.json
+// string must not shift the lines of the findings after it: the finding is
+// where it is when the same code has no line breaks.
+func TestJSONTemplateLineBreaks(t *testing.T) {
+	file := func(code string) string {
+		return "{\"data\": {\"coder_workspace_owner\": {\"me\": {}}},\n" +
+			"\"locals\": {\"x\": \"${" + code + "}\"},\n" +
+			"\"resource\": {\"docker_container\": {\"c\": {\n" +
+			"\n\n\n\n" +
+			"\"name\": \"${data.coder_workspace_owner.me.name}\"}}}}\n"
+	}
+	line := func(src string) int {
+		res, err := Lint(fstestFS(map[string]string{"main.tf.json": src}), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Findings) != 1 {
+			t.Fatalf("got %+v, want one finding", res.Findings)
+		}
+		return res.Findings[0].Line
+	}
+	if got, want := line(file(`\n lower(\n \"a\")\n`)), line(file(` lower( \"a\") `)); got != want {
+		t.Errorf("finding on line %d, want %d", got, want)
+	}
+}
