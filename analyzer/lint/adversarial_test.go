@@ -207,3 +207,63 @@ func TestJSONTemplateLineBreaks(t *testing.T) {
 		t.Errorf("finding on line %d, want %d", got, want)
 	}
 }
+
+// TestSelectorFixKeepsTemplateMatching: a deployment's selector must match
+// its pod template's labels. When both follow the owner (the usual shape:
+// one labels local for both), ignoring only the selector, as the fix used
+// to say, leaves it matching labels the claim changed, and Kubernetes
+// rejects the update. The fix names both, and applying it leaves no error.
+func TestSelectorFixKeepsTemplateMatching(t *testing.T) {
+	tmpl := func(lifecycle string) string {
+		return `data "coder_workspace" "me" {}
+data "coder_workspace_owner" "me" {}
+locals {
+  labels = { "app.kubernetes.io/instance" = "ws-${data.coder_workspace_owner.me.name}" }
+}
+resource "kubernetes_deployment_v1" "main" {
+  metadata {
+    name = "ws-${data.coder_workspace.me.id}"
+  }
+  spec {
+    selector {
+      match_labels = local.labels
+    }
+    template {
+      metadata {
+        labels = local.labels
+      }
+      spec {
+        container {
+          name  = "dev"
+          image = "ubuntu"
+        }
+      }
+    }
+  }
+` + lifecycle + `}
+`
+	}
+	res, err := Lint(fstestFS(map[string]string{"main.tf": tmpl("")}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fix string
+	for _, f := range res.Findings {
+		if f.Severity == SeverityError {
+			fix = f.Fix
+		}
+	}
+	want := "lifecycle { ignore_changes = [spec[0].selector[0].match_labels, spec[0].template[0].metadata[0].labels] }"
+	if fix != want {
+		t.Fatalf("fix %q, want %q", fix, want)
+	}
+	res, err = Lint(fstestFS(map[string]string{"main.tf": tmpl("  " + strings.TrimPrefix(want, "") + "\n")}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range res.Findings {
+		if f.Severity == SeverityError {
+			t.Errorf("after the fix: %+v", f)
+		}
+	}
+}

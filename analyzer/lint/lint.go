@@ -406,6 +406,12 @@ func (lt *linter) attribute(inst *instance, r *resource, ti *typeInfo, c *candid
 	case behaviour == behaviourReplace:
 		f.Rule, f.Severity = RuleForcesReplacement, SeverityError
 		f.Message = fmt.Sprintf("%s; %s cannot update it in place, so claiming destroys and recreates %s", claimed, r.typ, r.addr())
+		if extra := lt.templateLabels(inst, r, ti, c); len(extra) > 0 {
+			// Kubernetes rejects a selector that no longer matches the
+			// pod template's labels: ignore both, or neither.
+			f.Fix = fixText(r.lifecycle, strings.Join(append([]string{attr}, extra...), ", "))
+			f.Message += fmt.Sprintf("; the pod template's labels (%s) follow claim-sensitive values too and must keep matching the selector, so the fix ignores both", strings.Join(quoteAll(extra), ", "))
+		}
 	case behaviour == behaviourUpdate:
 		f.Rule, f.Severity = RuleUpdatesInPlace, SeverityInfo
 		f.Message = fmt.Sprintf("%s; %s updates it in place, so claiming changes %s without replacing it", claimed, r.typ, r.addr())
@@ -417,6 +423,34 @@ func (lt *linter) attribute(inst *instance, r *resource, ti *typeInfo, c *candid
 		f.Rule, f.Severity = RuleUnknownAttribute, SeverityWarning
 		f.Message = fmt.Sprintf("%s; claimdrift's table does not say whether %s can update `%s` in place, so claiming may replace %s (check the provider's documentation, or run claimdrift simulate or lint --plan)", claimed, r.typ, attr, r.addr())
 	}
+}
+
+// selectorTypes are the kinds whose spec.selector is ForceNew and must
+// match spec.template.metadata.labels.
+var selectorTypes = map[string]bool{
+	"kubernetes_deployment_v1":   true,
+	"kubernetes_stateful_set_v1": true,
+	"kubernetes_daemon_set_v1":   true,
+}
+
+// templateLabels returns, for a claim-sensitive selector of a deployment,
+// stateful set or daemon set, the paths of the pod template labels that
+// change on claim too and that ignore_changes does not cover yet.
+func (lt *linter) templateLabels(inst *instance, r *resource, ti *typeInfo, c *candidate) []string {
+	if ti == nil || !selectorTypes[ti.name] || !hasPrefix(c.fix, []any{"spec", 0, "selector"}) {
+		return nil
+	}
+	var out []string
+	for _, o := range lt.ev.candidates(inst, r) {
+		if !hasPrefix(o.fix, []any{"spec", 0, "template", 0, "metadata", 0, "labels"}) {
+			continue
+		}
+		if r.lifecycle.covers(o.path) || r.lifecycle.covers(o.fix) {
+			continue
+		}
+		out = append(out, o.fix.String())
+	}
+	return out
 }
 
 // ignoreAll reports `ignore_changes = all`: too broad (a warning) on most
