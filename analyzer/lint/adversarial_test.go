@@ -267,3 +267,64 @@ resource "kubernetes_deployment_v1" "main" {
 		}
 	}
 }
+
+// TestUnreadModulesAndTerraformDataOutput: terraform_data's output is its
+// input (lint found no finding on a container whose hostname read it), and
+// a registry module that is not read says which of its inputs change on
+// claim (module.code-server gets the id of an agent a claim replaces, so
+// its apps and scripts are replaced too); one whose inputs stay does not.
+func TestUnreadModulesAndTerraformDataOutput(t *testing.T) {
+	res, err := Lint(fstestFS(map[string]string{"main.tf": unreadMain}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Finding{}
+	for _, f := range res.Findings {
+		got[f.Resource] = f
+	}
+	if f, ok := got["docker_container.c"]; !ok || f.Attribute != "hostname" || f.Severity != SeverityError {
+		t.Errorf("docker_container.c: got %+v, want an error on hostname", f)
+	}
+	for _, m := range []string{"module.code-server", "module.dotfiles"} {
+		f := got[m]
+		if f.Rule != RuleModuleNotRead || !strings.Contains(f.Message, "inputs") || len(f.References) == 0 {
+			t.Errorf("%s: got %+v, want module_not_read naming its claim-sensitive inputs", m, f)
+		}
+	}
+	if f := got["module.code-server"]; !strings.Contains(f.Message, "agent_id") {
+		t.Errorf("module.code-server: %q does not name agent_id", f.Message)
+	}
+	if f := got["module.quiet"]; f.Rule != RuleModuleNotRead || strings.Contains(f.Message, "inputs") || len(f.References) != 0 {
+		t.Errorf("module.quiet: got %+v, want a plain module_not_read", f)
+	}
+}
+
+const unreadMain = `data "coder_workspace_owner" "me" {}
+resource "coder_agent" "main" {
+  os   = "linux"
+  arch = "amd64"
+  env  = { OWNER = data.coder_workspace_owner.me.name }
+}
+module "code-server" {
+  source   = "registry.coder.com/coder/code-server/coder"
+  version  = "1.0.0"
+  agent_id = coder_agent.main.id
+}
+module "dotfiles" {
+  source   = "registry.coder.com/coder/dotfiles/coder"
+  agent_id = "static"
+  user     = data.coder_workspace_owner.me.name
+}
+module "quiet" {
+  source   = "registry.coder.com/coder/jetbrains/coder"
+  agent_id = "static"
+}
+resource "terraform_data" "who" {
+  input = data.coder_workspace_owner.me.name
+}
+resource "docker_container" "c" {
+  name  = "c"
+  image = "u"
+  hostname = terraform_data.who.output
+}
+`

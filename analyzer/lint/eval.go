@@ -364,6 +364,10 @@ func (ev *evaluator) resourceRef(inst *instance, r *resource, rest []string) res
 		}
 		return res
 	}
+	if r.typ == "terraform_data" && rest[0] == "output" {
+		// The built-in terraform_data's output is its input.
+		rest = append([]string{"input"}, rest[1:]...)
+	}
 	if refs, found := ev.argRefs(inst, r, r.block.Body, rest, nil, sc); found {
 		return resolved{refs: refs}
 	}

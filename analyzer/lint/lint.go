@@ -167,6 +167,10 @@ func (lt *linter) call(inst *instance, c *moduleCall) {
 		f := lt.newFinding(inst, c.file, addr, "", "", "", c.block.TypeRange)
 		f.Rule, f.Severity = RuleModuleNotRead, SeverityWarning
 		f.Message = fmt.Sprintf("%s was not read: %s; claim-sensitive values that pass through it are not followed, so findings in it and through its outputs are missing (run claimdrift simulate, or lint --plan, for an exact answer)", addr, c.notRead)
+		if inputs, refs, via := lt.callInputs(inst, c); len(inputs) > 0 {
+			f.References = mergeSorted(f.References, refs)
+			f.Message += fmt.Sprintf("; its inputs %s depend on %s, which %s when a prebuilt workspace is claimed, so what it makes from them (apps and scripts of a replaced agent, names) is likely replaced on claim", strings.Join(quoteAll(inputs), ", "), describeRefs(refs, via), plural(len(refs), "changes", "change"))
+		}
 	}
 	if a := meta(c.block.Body); a != nil {
 		if refs := lt.ev.keyRefs(inst, a); len(refs) > 0 {
@@ -174,6 +178,34 @@ func (lt *linter) call(inst *instance, c *moduleCall) {
 			lt.instances(inst, c.file, addr, "", "", a, refs, via)
 		}
 	}
+}
+
+// callInputs returns the arguments of a module call that depend on
+// claim-sensitive values, with those references and the direct references
+// that lead to them.
+func (lt *linter) callInputs(inst *instance, c *moduleCall) (inputs, refs, via []string) {
+	all, viaSet := refSet{}, map[string]bool{}
+	for name, a := range c.attrs {
+		switch name {
+		case "source", "version", "count", "for_each", "depends_on", "providers":
+			continue
+		}
+		r, v := lt.ev.expr(inst, a.Expr, metaScope(c.block.Body))
+		if len(r) == 0 {
+			continue
+		}
+		inputs = append(inputs, name)
+		all.add(r)
+		for _, x := range v {
+			viaSet[x] = true
+		}
+	}
+	sort.Strings(inputs)
+	for x := range viaSet {
+		via = append(via, x)
+	}
+	sort.Strings(via)
+	return inputs, all.sorted(), via
 }
 
 // instances reports a count or for_each that depends on claim-sensitive
