@@ -2,6 +2,7 @@ package lint
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -328,3 +329,25 @@ resource "docker_container" "c" {
   hostname = terraform_data.who.output
 }
 `
+
+// TestLongChainsAndSelfReferences: a chain of locals longer than the
+// parts-of-values depth bound is still followed to the end (the bound
+// silently dropped the finding), and self references whose path grows at
+// every step (Terraform rejects them as cycles) end instead of recursing.
+func TestLongChainsAndSelfReferences(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("data \"coder_workspace_owner\" \"me\" {}\nlocals {\n  l0 = { v = data.coder_workspace_owner.me.name }\n")
+	const n = 2000
+	for i := 1; i < n; i++ {
+		fmt.Fprintf(&b, "  l%d = local.l%d\n", i, i-1)
+	}
+	fmt.Fprintf(&b, "  grow = { x = local.grow.x.x, y = local.grow[\"y\"][0] }\n}\n")
+	fmt.Fprintf(&b, "resource \"docker_container\" \"c\" {\n  name = local.l%d.v\n  hostname = local.grow.x\n  domainname = local.grow.y\n}\n", n-1)
+	res, err := Lint(fstestFS(map[string]string{"main.tf": b.String()}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) != 1 || res.Findings[0].Attribute != "name" {
+		t.Fatalf("got %+v, want one finding on name", res.Findings)
+	}
+}

@@ -160,8 +160,13 @@ func (ev *evaluator) traversalPart(inst *instance, t hcl.Traversal, sub []any) (
 	if r, found := ev.memo[key]; found {
 		return r.refs, true
 	}
-	if ev.active[key] || ev.partDepth > maxPartDepth {
-		return refSet{}, true // a cycle, which Terraform rejects, or too deep
+	if ev.active[key] {
+		return refSet{}, true // a cycle, which Terraform rejects
+	}
+	if ev.partDepth > maxPartDepth {
+		// Too deep (a long chain, or a path that grows at every
+		// step): the caller follows the whole value instead.
+		return nil, false
 	}
 	ev.active[key] = true
 	ev.partDepth++
@@ -355,8 +360,11 @@ func (ev *evaluator) keysOf(inst *instance, e hcl.Expression, sc *scope, sub []a
 			if r, found := ev.memo[key]; found {
 				return r.refs
 			}
-			if ev.active[key] || ev.partDepth > maxPartDepth {
+			if ev.active[key] {
 				return refSet{}
+			}
+			if ev.partDepth > maxPartDepth {
+				break
 			}
 			ev.active[key] = true
 			ev.partDepth++
