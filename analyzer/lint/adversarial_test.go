@@ -3,8 +3,10 @@ package lint
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // TestDeepNestingIsAnError: hashicorp/hcl's parser recurses once per
@@ -349,5 +351,26 @@ func TestLongChainsAndSelfReferences(t *testing.T) {
 	}
 	if len(res.Findings) != 1 || res.Findings[0].Attribute != "name" {
 		t.Fatalf("got %+v, want one finding on name", res.Findings)
+	}
+}
+
+// TestNotRegularOrHugeFiles: a FIFO named x.tf made lint block forever in
+// open (SIGTERM included: the CLI waits for its context), and main.tf ->
+// /dev/zero read until memory ran out. Files that are not regular, and
+// files larger than maxFileSize, are errors that name the file.
+func TestNotRegularOrHugeFiles(t *testing.T) {
+	ok := []byte(`resource "docker_container" "c" { name = "x" }`)
+	cases := map[string]fstest.MapFS{
+		"fifo":   {"main.tf": {Data: ok}, "x.tf": {Mode: fs.ModeNamedPipe}},
+		"device": {"main.tf": {Data: ok}, "zero.tf": {Mode: fs.ModeDevice | fs.ModeCharDevice}},
+		"huge":   {"main.tf": {Data: append(append([]byte{}, ok...), make([]byte, maxFileSize)...)}},
+	}
+	for name, fsys := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Lint(fsys, Options{})
+			if err == nil || errors.Is(err, ErrSyntax) {
+				t.Fatalf("got %v, want an error about the file", err)
+			}
+		})
 	}
 }

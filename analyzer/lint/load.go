@@ -3,6 +3,7 @@ package lint
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"sort"
@@ -143,9 +144,9 @@ func (l *loader) load(dir string, depth int) (*module, error) {
 	// order, as Terraform does.
 	for i, name := range append(names, overrides...) {
 		p := path.Join(dir, name)
-		src, err := fs.ReadFile(l.fsys, p)
+		src, err := l.readFile(p)
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", l.displayName(p), err)
+			return nil, err
 		}
 		if strings.HasSuffix(name, ".json") {
 			if src, err = jsonToHCL(src); err != nil {
@@ -182,6 +183,38 @@ func (l *loader) load(dir string, depth int) (*module, error) {
 		}
 	}
 	return m, nil
+}
+
+// maxFileSize bounds one configuration file; real ones are kilobytes.
+const maxFileSize = 32 << 20
+
+// readFile reads one configuration file: a regular file (a symlink to one
+// counts) of at most maxFileSize bytes. A FIFO would block the read forever
+// and a device (a link to /dev/zero) never ends, so they are errors.
+func (l *loader) readFile(p string) ([]byte, error) {
+	info, err := fs.Stat(l.fsys, p)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", l.displayName(p), err)
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("read %s: not a regular file (%s)", l.displayName(p), info.Mode().Type())
+	}
+	if info.Size() > maxFileSize {
+		return nil, fmt.Errorf("read %s: larger than %d MiB", l.displayName(p), maxFileSize>>20)
+	}
+	f, err := l.fsys.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", l.displayName(p), err)
+	}
+	defer f.Close()
+	src, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", l.displayName(p), err)
+	}
+	if len(src) > maxFileSize {
+		return nil, fmt.Errorf("read %s: larger than %d MiB", l.displayName(p), maxFileSize>>20)
+	}
+	return src, nil
 }
 
 // isOverride reports whether a file name is an override file:
