@@ -23,6 +23,8 @@ var DefaultClaimRefs = []string{
 	"data.coder_workspace.*.owner*",
 	"data.coder_workspace.*.is_prebuild",
 	"data.coder_workspace.*.is_prebuild_claim",
+	// 1 in a prebuild, 0 once claimed (the count form of is_prebuild).
+	"data.coder_workspace.*.prebuild_count",
 	// The claimant's token for an external auth provider (the coder
 	// provider reads it from the build's environment; a prebuild has none).
 	"data.coder_external_auth.*.access_token",

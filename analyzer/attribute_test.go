@@ -132,6 +132,7 @@ func TestIsClaimSensitive(t *testing.T) {
 		{"data.coder_workspace.me.name", nil, true},
 		{"data.coder_workspace.me.owner_email", nil, true},
 		{"data.coder_workspace.me.is_prebuild_claim", nil, true},
+		{"data.coder_workspace.me.prebuild_count", nil, true},
 		{"data.coder_workspace.me", nil, true},
 		{"data.coder_workspace.me.id", nil, false},
 		{"data.coder_workspace.me.transition", nil, false},

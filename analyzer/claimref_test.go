@@ -20,6 +20,7 @@ func TestClaimMatcher(t *testing.T) {
 		{"data.coder_workspace.me.name", true},
 		{"data.coder_workspace.me.owner_email", true},
 		{"data.coder_workspace.me.is_prebuild_claim", true},
+		{"data.coder_workspace.me.prebuild_count", true},
 		{"data.coder_workspace.me", true},
 		{"data.coder_workspace.me[0].name", true},
 		{"data.coder_workspace.me.id", false},

@@ -95,6 +95,9 @@ type scope struct {
 	// expr is nil when the name carries nothing that changes on claim
 	// (count.index, self).
 	expr hcl.Expression
+	kind bindKind
+	// evalIn is the scope expr is evaluated in, when it is not parent.
+	evalIn *scope
 }
 
 // bind returns a scope with name bound to e, evaluated in s.
@@ -134,6 +137,8 @@ type evaluator struct {
 	candActive map[resKey]bool
 	repl       map[resKey]refSet
 	replActive map[resKey]bool
+	// partDepth counts nested lookups of parts of values (part.go).
+	partDepth int
 }
 
 type memoKey struct {
@@ -175,7 +180,10 @@ func (ev *evaluator) expr(inst *instance, e hcl.Expression, sc *scope) (refs ref
 			if b.expr == nil {
 				continue
 			}
-			r.refs = ev.iterRefs(inst, b, t)
+			steps, _ := valueSteps(t)
+			r.refs = ev.boundRefs(inst, b, steps)
+		} else if refs, ok := ev.partRef(inst, t); ok {
+			r.refs = refs
 		} else {
 			r = ev.traversal(inst, t)
 		}
@@ -195,36 +203,11 @@ func (ev *evaluator) expr(inst *instance, e hcl.Expression, sc *scope) (refs ref
 	return refs, via
 }
 
-// iterRefs resolves a reference to a bound iterator (each.key,
-// each.value, env.value): over a literal object, its keys come from the key
-// expressions and its values from the value expressions; otherwise from the
-// whole collection.
-func (ev *evaluator) iterRefs(inst *instance, b *scope, t hcl.Traversal) refSet {
-	obj, ok := b.expr.(*hclsyntax.ObjectConsExpr)
-	steps := nameSteps(t)
-	if !ok || len(steps) < 2 || (steps[1] != "key" && steps[1] != "value") {
-		return ev.exprRefs(inst, b.expr, b.parent)
-	}
-	out := refSet{}
-	for _, item := range obj.Items {
-		e := item.ValueExpr
-		if steps[1] == "key" {
-			e = item.KeyExpr
-		}
-		out.add(ev.exprRefs(inst, e, b.parent))
-	}
-	return out
-}
-
-// keyRefs returns the claim-sensitive references of the instance keys a
-// count or for_each makes: a literal object's keys, or the whole value.
+// keyRefs returns the claim-sensitive references of the instances a count
+// or for_each makes: the keys of a for_each, the value of a count.
 func (ev *evaluator) keyRefs(inst *instance, a *hclsyntax.Attribute) refSet {
-	if obj, ok := a.Expr.(*hclsyntax.ObjectConsExpr); ok && a.Name == "for_each" {
-		out := refSet{}
-		for _, item := range obj.Items {
-			out.add(ev.exprRefs(inst, item.KeyExpr, nil))
-		}
-		return out
+	if a.Name == "for_each" {
+		return ev.keysOf(inst, a.Expr, nil, nil)
 	}
 	return ev.exprRefs(inst, a.Expr, nil)
 }
@@ -380,6 +363,10 @@ func (ev *evaluator) resourceRef(inst *instance, r *resource, rest []string) res
 			res.replaced = r.addr()
 		}
 		return res
+	}
+	if r.typ == "terraform_data" && rest[0] == "output" {
+		// The built-in terraform_data's output is its input.
+		rest = append([]string{"input"}, rest[1:]...)
 	}
 	if refs, found := ev.argRefs(inst, r, r.block.Body, rest, nil, sc); found {
 		return resolved{refs: refs}

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -289,11 +290,27 @@ func isTraversal(s string) bool {
 }
 
 // quoteTemplate writes a JSON string as a native quoted template: the
-// interpolation sequences stay, everything else is escaped.
+// interpolation and directive sequences (${ }, %{ }) are code and stay as
+// they are, quotes inside them included; everything else is escaped.
 func quoteTemplate(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		if strings.HasPrefix(s[i:], "$${") || strings.HasPrefix(s[i:], "%%{") {
+			b.WriteString(s[i : i+3])
+			i += 3
+			continue
+		}
+		if strings.HasPrefix(s[i:], "${") || strings.HasPrefix(s[i:], "%{") {
+			end := codeEnd(s, i+2)
+			// Line breaks in the code become spaces, so that the
+			// translation keeps the JSON file's line numbers.
+			b.WriteString(strings.NewReplacer("\r", " ", "\n", " ").Replace(s[i:end]))
+			i = end
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
 		switch r {
 		case '"':
 			b.WriteString(`\"`)
@@ -315,4 +332,54 @@ func quoteTemplate(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
+}
+
+// codeEnd returns the index just after the } that closes the template
+// sequence whose code starts at i, following braces, quoted strings and
+// the sequences nested in them; len(s) when it is not closed (the parser
+// then reports it).
+func codeEnd(s string, i int) int {
+	type level struct {
+		str    bool // inside a quoted string of the code
+		braces int  // open braces of the code
+	}
+	stack := []level{{}}
+	for i < len(s) {
+		top := &stack[len(stack)-1]
+		c := s[i]
+		if top.str {
+			switch {
+			case c == '\\':
+				i += 2
+			case c == '"':
+				stack = stack[:len(stack)-1]
+				i++
+			case strings.HasPrefix(s[i:], "$${"), strings.HasPrefix(s[i:], "%%{"):
+				i += 3
+			case strings.HasPrefix(s[i:], "${"), strings.HasPrefix(s[i:], "%{"):
+				stack = append(stack, level{})
+				i += 2
+			default:
+				i++
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			stack = append(stack, level{str: true})
+		case '{':
+			top.braces++
+		case '}':
+			if top.braces > 0 {
+				top.braces--
+				break
+			}
+			stack = stack[:len(stack)-1]
+			if len(stack) == 0 {
+				return i + 1
+			}
+		}
+		i++
+	}
+	return len(s)
 }

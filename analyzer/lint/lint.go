@@ -167,6 +167,10 @@ func (lt *linter) call(inst *instance, c *moduleCall) {
 		f := lt.newFinding(inst, c.file, addr, "", "", "", c.block.TypeRange)
 		f.Rule, f.Severity = RuleModuleNotRead, SeverityWarning
 		f.Message = fmt.Sprintf("%s was not read: %s; claim-sensitive values that pass through it are not followed, so findings in it and through its outputs are missing (run claimdrift simulate, or lint --plan, for an exact answer)", addr, c.notRead)
+		if inputs, refs, via := lt.callInputs(inst, c); len(inputs) > 0 {
+			f.References = mergeSorted(f.References, refs)
+			f.Message += fmt.Sprintf("; its inputs %s depend on %s, which %s when a prebuilt workspace is claimed, so what it makes from them (apps and scripts of a replaced agent, names) is likely replaced on claim", strings.Join(quoteAll(inputs), ", "), describeRefs(refs, via), plural(len(refs), "changes", "change"))
+		}
 	}
 	if a := meta(c.block.Body); a != nil {
 		if refs := lt.ev.keyRefs(inst, a); len(refs) > 0 {
@@ -174,6 +178,34 @@ func (lt *linter) call(inst *instance, c *moduleCall) {
 			lt.instances(inst, c.file, addr, "", "", a, refs, via)
 		}
 	}
+}
+
+// callInputs returns the arguments of a module call that depend on
+// claim-sensitive values, with those references and the direct references
+// that lead to them.
+func (lt *linter) callInputs(inst *instance, c *moduleCall) (inputs, refs, via []string) {
+	all, viaSet := refSet{}, map[string]bool{}
+	for name, a := range c.attrs {
+		switch name {
+		case "source", "version", "count", "for_each", "depends_on", "providers":
+			continue
+		}
+		r, v := lt.ev.expr(inst, a.Expr, metaScope(c.block.Body))
+		if len(r) == 0 {
+			continue
+		}
+		inputs = append(inputs, name)
+		all.add(r)
+		for _, x := range v {
+			viaSet[x] = true
+		}
+	}
+	sort.Strings(inputs)
+	for x := range viaSet {
+		via = append(via, x)
+	}
+	sort.Strings(via)
+	return inputs, all.sorted(), via
 }
 
 // instances reports a count or for_each that depends on claim-sensitive
@@ -406,6 +438,12 @@ func (lt *linter) attribute(inst *instance, r *resource, ti *typeInfo, c *candid
 	case behaviour == behaviourReplace:
 		f.Rule, f.Severity = RuleForcesReplacement, SeverityError
 		f.Message = fmt.Sprintf("%s; %s cannot update it in place, so claiming destroys and recreates %s", claimed, r.typ, r.addr())
+		if extra := lt.templateLabels(inst, r, ti, c); len(extra) > 0 {
+			// Kubernetes rejects a selector that no longer matches the
+			// pod template's labels: ignore both, or neither.
+			f.Fix = fixText(r.lifecycle, strings.Join(append([]string{attr}, extra...), ", "))
+			f.Message += fmt.Sprintf("; the pod template's labels (%s) follow claim-sensitive values too and must keep matching the selector, so the fix ignores both", strings.Join(quoteAll(extra), ", "))
+		}
 	case behaviour == behaviourUpdate:
 		f.Rule, f.Severity = RuleUpdatesInPlace, SeverityInfo
 		f.Message = fmt.Sprintf("%s; %s updates it in place, so claiming changes %s without replacing it", claimed, r.typ, r.addr())
@@ -417,6 +455,34 @@ func (lt *linter) attribute(inst *instance, r *resource, ti *typeInfo, c *candid
 		f.Rule, f.Severity = RuleUnknownAttribute, SeverityWarning
 		f.Message = fmt.Sprintf("%s; claimdrift's table does not say whether %s can update `%s` in place, so claiming may replace %s (check the provider's documentation, or run claimdrift simulate or lint --plan)", claimed, r.typ, attr, r.addr())
 	}
+}
+
+// selectorTypes are the kinds whose spec.selector is ForceNew and must
+// match spec.template.metadata.labels.
+var selectorTypes = map[string]bool{
+	"kubernetes_deployment_v1":   true,
+	"kubernetes_stateful_set_v1": true,
+	"kubernetes_daemon_set_v1":   true,
+}
+
+// templateLabels returns, for a claim-sensitive selector of a deployment,
+// stateful set or daemon set, the paths of the pod template labels that
+// change on claim too and that ignore_changes does not cover yet.
+func (lt *linter) templateLabels(inst *instance, r *resource, ti *typeInfo, c *candidate) []string {
+	if ti == nil || !selectorTypes[ti.name] || !hasPrefix(c.fix, []any{"spec", 0, "selector"}) {
+		return nil
+	}
+	var out []string
+	for _, o := range lt.ev.candidates(inst, r) {
+		if !hasPrefix(o.fix, []any{"spec", 0, "template", 0, "metadata", 0, "labels"}) {
+			continue
+		}
+		if r.lifecycle.covers(o.path) || r.lifecycle.covers(o.fix) {
+			continue
+		}
+		out = append(out, o.fix.String())
+	}
+	return out
 }
 
 // ignoreAll reports `ignore_changes = all`: too broad (a warning) on most

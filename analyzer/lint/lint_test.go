@@ -71,6 +71,8 @@ func TestGolden(t *testing.T) {
 		{fixture: "modules-not-read"},
 		{fixture: "files"},
 		{fixture: "presets"},
+		{fixture: "disks"},
+		{fixture: "values"},
 	}
 	for _, c := range cases {
 		res, err := lintFixture(t, c.fixture, c.claimRefs...)

@@ -3,6 +3,7 @@ package lint
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"sort"
@@ -143,9 +144,9 @@ func (l *loader) load(dir string, depth int) (*module, error) {
 	// order, as Terraform does.
 	for i, name := range append(names, overrides...) {
 		p := path.Join(dir, name)
-		src, err := fs.ReadFile(l.fsys, p)
+		src, err := l.readFile(p)
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", l.displayName(p), err)
+			return nil, err
 		}
 		if strings.HasSuffix(name, ".json") {
 			if src, err = jsonToHCL(src); err != nil {
@@ -184,6 +185,38 @@ func (l *loader) load(dir string, depth int) (*module, error) {
 	return m, nil
 }
 
+// maxFileSize bounds one configuration file; real ones are kilobytes.
+const maxFileSize = 32 << 20
+
+// readFile reads one configuration file: a regular file (a symlink to one
+// counts) of at most maxFileSize bytes. A FIFO would block the read forever
+// and a device (a link to /dev/zero) never ends, so they are errors.
+func (l *loader) readFile(p string) ([]byte, error) {
+	info, err := fs.Stat(l.fsys, p)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", l.displayName(p), err)
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("read %s: not a regular file (%s)", l.displayName(p), info.Mode().Type())
+	}
+	if info.Size() > maxFileSize {
+		return nil, fmt.Errorf("read %s: larger than %d MiB", l.displayName(p), maxFileSize>>20)
+	}
+	f, err := l.fsys.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", l.displayName(p), err)
+	}
+	defer f.Close()
+	src, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", l.displayName(p), err)
+	}
+	if len(src) > maxFileSize {
+		return nil, fmt.Errorf("read %s: larger than %d MiB", l.displayName(p), maxFileSize>>20)
+	}
+	return src, nil
+}
+
 // isOverride reports whether a file name is an override file:
 // override.tf, *_override.tf and their .tf.json forms.
 func isOverride(name string) bool {
@@ -195,6 +228,9 @@ func isOverride(name string) bool {
 // into those already read (see mergeBody).
 func (l *loader) parseFile(m *module, p string, src []byte, override bool) error {
 	display := l.displayName(p)
+	if err := checkNesting(src, display); err != nil {
+		return err
+	}
 	file, diags := hclsyntax.ParseConfig(src, display, hcl.Pos{Line: 1, Column: 1, Byte: 0})
 	if diags.HasErrors() {
 		return parseError(display, diags)
@@ -278,6 +314,38 @@ func localModuleDir(dir, source string) string {
 		return ""
 	}
 	return p
+}
+
+// maxNesting bounds how deeply brackets, braces, parentheses, quotes and
+// template sequences may nest in one file. hashicorp/hcl's parser recurses
+// once per level, and a goroutine stack overflow is fatal (no recover), so
+// a hostile file must be refused before it is parsed. Real templates stay
+// far below it.
+const maxNesting = 500
+
+// checkNesting lexes src (the lexer does not recurse) and returns a
+// ParseError at the first token that opens a level deeper than maxNesting.
+func checkNesting(src []byte, file string) error {
+	tokens, _ := hclsyntax.LexConfig(src, file, hcl.Pos{Line: 1, Column: 1, Byte: 0})
+	depth := 0
+	for _, tok := range tokens {
+		switch tok.Type {
+		case hclsyntax.TokenOBrace, hclsyntax.TokenOBrack, hclsyntax.TokenOParen,
+			hclsyntax.TokenOQuote, hclsyntax.TokenOHeredoc,
+			hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl:
+			depth++
+			if depth > maxNesting {
+				return &ParseError{File: file, Line: tok.Range.Start.Line, Column: tok.Range.Start.Column,
+					Message: fmt.Sprintf("expressions nested more than %d levels deep", maxNesting)}
+			}
+		case hclsyntax.TokenCBrace, hclsyntax.TokenCBrack, hclsyntax.TokenCParen,
+			hclsyntax.TokenCQuote, hclsyntax.TokenCHeredoc, hclsyntax.TokenTemplateSeqEnd:
+			if depth > 0 {
+				depth--
+			}
+		}
+	}
+	return nil
 }
 
 // parseError turns the first error diagnostic into a one-line ParseError.

@@ -97,6 +97,37 @@ func TestPatterns(t *testing.T) {
 			},
 		},
 		{
+			// Adversarial review: data-holding types in the table (their
+			// ForceNew name is an error, not an unknown-attribute
+			// warning); labels and tags update in place, so a relabelled
+			// disk is not replaced and the instance booting from it stays.
+			fixture: "disks",
+			want: []string{
+				"error claim_forces_replacement google_compute_disk.home name",
+				"info claim_updates_in_place google_compute_disk.root labels.owner",
+				"error claim_forces_replacement azurerm_resource_group.ws name",
+				"info claim_updates_in_place azurerm_resource_group.ws tags.owner",
+				"info claim_updates_in_place azurerm_resource_group.static tags.owner",
+				"error claim_forces_replacement azurerm_managed_disk.data name",
+				"info claim_updates_in_place azurerm_managed_disk.data tags.owner",
+			},
+		},
+		{
+			// Adversarial review: parts of values. Fields of an object
+			// local, of a for_each map's values, of the objects a for
+			// expression iterates and of a module output map are followed
+			// one by one; instance keys from static fields stay.
+			fixture: "values",
+			want: []string{
+				"error claim_forces_replacement docker_container.cfg user",
+				"error claim_forces_replacement docker_container.apps user",
+				"error claim_forces_replacement docker_volume.disks labels",
+				"error claim_changes_instances docker_volume.per_owner for_each",
+				"error claim_forces_replacement docker_volume.per_owner name",
+				"error claim_forces_replacement docker_container.module_map domainname",
+			},
+		},
+		{
 			// Item 8: a .tf.json file (its lines kept), override.tf's
 			// ignore_changes covering main.tf's name, and
 			// volume_override.tf replacing an argument.

@@ -46,8 +46,8 @@ Modules that are not local are reported as not read. For an exact answer,
 run claimdrift simulate (terraform plans a real claim).
 
 Claim-sensitive by default: every attribute of data.coder_workspace_owner,
-name, owner*, is_prebuild and is_prebuild_claim of data.coder_workspace,
-and data.coder_external_auth.*.access_token.
+name, owner*, is_prebuild, is_prebuild_claim and prebuild_count of
+data.coder_workspace, and data.coder_external_auth.*.access_token.
 Add more with --claim-ref (dot-separated glob steps, e.g. var.owner; var,
 local and module patterns apply in the root module).
 
