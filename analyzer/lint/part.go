@@ -28,7 +28,9 @@ type bindKind int
 
 const (
 	// bindIter: each, or a dynamic block's iterator: .key is a key of
-	// expr, .value an element of it.
+	// expr, .value an element of it. The zero kind: plain binds carry it
+	// without naming it.
+	//lint:ignore U1000 the zero value of bindKind, documented here
 	bindIter bindKind = iota
 	// bindElem: a for expression's value variable, an element of expr.
 	bindElem
