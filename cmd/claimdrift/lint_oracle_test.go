@@ -12,6 +12,7 @@ import (
 
 	"github.com/claimdrift/claimdrift/analyzer"
 	"github.com/claimdrift/claimdrift/analyzer/lint"
+	"github.com/claimdrift/claimdrift/analyzer/tfshow/tftest"
 )
 
 // TestLintOracleRealClaimPlan is the oracle of issue 10: it plans a claim
@@ -32,7 +33,7 @@ func TestLintOracleRealClaimPlan(t *testing.T) {
 	}
 	tf := terraform157(t)
 	tmp := t.TempDir()
-	rc := installFakeProvider(t, tmp)
+	rc := tftest.InstallFakeProvider(t, repoRoot, tmp)
 	work := filepath.Join(tmp, "work")
 	src := filepath.Join(repoRoot, "fixtures", "lint", "oracle")
 	if err := os.MkdirAll(work, 0o755); err != nil {
@@ -158,40 +159,4 @@ func TestLintOracleRealClaimPlan(t *testing.T) {
 			t.Errorf("lint reports errors %v on %s, which the claim plan does not replace (actions %s)", fd.errs, stays, actions[stays])
 		}
 	}
-}
-
-// installFakeProvider builds cmd/terraform-provider-fake and installs it
-// under the names of the three providers it stands in for, with a CLI
-// configuration of dev_overrides; it returns the configuration's path.
-func installFakeProvider(t *testing.T, dir string) string {
-	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("go not on PATH: %v", err)
-	}
-	bin := filepath.Join(dir, "bin", "terraform-provider-fake")
-	cmd := exec.Command(goBin, "build", "-o", bin, "./cmd/terraform-provider-fake")
-	cmd.Dir = repoRoot
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	var overrides strings.Builder
-	for _, k := range []struct{ typ, source string }{
-		{"coder", "coder/coder"}, {"docker", "kreuzwerker/docker"}, {"kubernetes", "hashicorp/kubernetes"},
-	} {
-		d := filepath.Join(dir, k.typ)
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Link(bin, filepath.Join(d, "terraform-provider-"+k.typ)); err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&overrides, "    %q = %q\n", k.source, d)
-	}
-	rc := filepath.Join(dir, "terraformrc")
-	conf := "provider_installation {\n  dev_overrides {\n" + overrides.String() + "  }\n  direct {}\n}\n"
-	if err := os.WriteFile(rc, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return rc
 }

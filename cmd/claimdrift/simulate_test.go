@@ -2,12 +2,13 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/claimdrift/claimdrift/analyzer/tfshow/tftest"
 )
 
 // simulateProvider builds the test provider into a temporary directory,
@@ -16,32 +17,7 @@ import (
 // with the process environment).
 func simulateProvider(t *testing.T) {
 	t.Helper()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "bin", "terraform-provider-fake")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/terraform-provider-fake")
-	cmd.Dir = repoRoot
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	var overrides strings.Builder
-	for _, k := range []struct{ typ, source string }{
-		{"coder", "coder/coder"}, {"docker", "kreuzwerker/docker"}, {"kubernetes", "hashicorp/kubernetes"},
-	} {
-		d := filepath.Join(dir, k.typ)
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Link(bin, filepath.Join(d, "terraform-provider-"+k.typ)); err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&overrides, "    %q = %q\n", k.source, d)
-	}
-	rc := filepath.Join(dir, "terraformrc")
-	conf := "provider_installation {\n  dev_overrides {\n" + overrides.String() + "  }\n  direct {}\n}\n"
-	if err := os.WriteFile(rc, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("TF_CLI_CONFIG_FILE", rc)
+	t.Setenv("TF_CLI_CONFIG_FILE", tftest.InstallFakeProvider(t, repoRoot, t.TempDir()))
 }
 
 // simulateTemplate copies a fixture template into a temporary directory

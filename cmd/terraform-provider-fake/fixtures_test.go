@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/claimdrift/claimdrift/analyzer/tfshow/tftest"
 )
 
 // repoRoot is the module root, two levels up from this package.
@@ -33,64 +34,6 @@ func findTerraform(t *testing.T) string {
 	}
 	t.Skip("no terraform binary (./.tools/bin/terraform or on PATH); run: make tools")
 	return ""
-}
-
-// installProvider builds this package once and installs it under the three
-// provider names in dir, with a CLI configuration of dev_overrides; it
-// returns the configuration's path.
-func installProvider(t *testing.T, dir string) string {
-	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("go not on PATH: %v", err)
-	}
-	bin := filepath.Join(dir, "bin", "terraform-provider-fake")
-	cmd := exec.Command(goBin, "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	var overrides strings.Builder
-	for _, k := range []struct{ typ, source string }{
-		{"coder", "coder/coder"}, {"docker", "kreuzwerker/docker"}, {"kubernetes", "hashicorp/kubernetes"},
-	} {
-		d := filepath.Join(dir, k.typ)
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Link(bin, filepath.Join(d, "terraform-provider-"+k.typ)); err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&overrides, "    %q = %q\n", k.source, d)
-	}
-	rc := filepath.Join(dir, "terraformrc")
-	conf := "provider_installation {\n  dev_overrides {\n" + overrides.String() + "  }\n  direct {}\n}\n"
-	if err := os.WriteFile(rc, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return rc
-}
-
-// copyDir copies the regular files of a directory tree.
-func copyDir(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // planSummary is what must not drift between the committed plans and the
@@ -131,7 +74,7 @@ func TestFixturePlansMatchCommitted(t *testing.T) {
 	}
 	tf := findTerraform(t)
 	tmp := t.TempDir()
-	rc := installProvider(t, tmp)
+	rc := tftest.InstallFakeProvider(t, repoRoot, tmp)
 
 	base := []string{"TF_CLI_CONFIG_FILE=" + rc, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1"}
 	for _, kv := range os.Environ() {
@@ -166,7 +109,7 @@ func TestFixturePlansMatchCommitted(t *testing.T) {
 				t.Fatalf("committed plan: %v (run: scripts/fixtures-providers.sh %s)", err, name)
 			}
 			work := filepath.Join(tmp, "work", name)
-			copyDir(t, filepath.Dir(main), work)
+			tftest.CopyTree(t, filepath.Dir(main), work)
 			run := func(env []string, args ...string) []byte {
 				t.Helper()
 				cmd := exec.Command(tf, args...)
