@@ -366,6 +366,11 @@ func TestSimulateMatchesRealClaim(t *testing.T) {
 			wantReplaced: []string{"module.home.docker_volume.home"}},
 		{name: "real coder provider", fixture: "fixtures/simulate/coder/agent-env", realCoder: true,
 			wantReplaced: []string{"coder_agent.main", "docker_container.workspace[0]"}},
+		// Parameters without a default, filled only by the presets; two
+		// presets differing in the image; ignore_changes = [env] keeps
+		// the agent; coder_script, coder_app, terraform_data, moved.
+		{name: "mandatory parameters and two presets", fixture: "fixtures/simulate/coder/mandatory", realCoder: true,
+			wantReplaced: []string{"coder_app.code", "coder_script.dotfiles", "terraform_data.owner_marker"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -26,6 +26,7 @@ type simulateOptions struct {
 	workspaceName string
 	vars          []string
 	varFiles      []string
+	params        []string
 	ignore        []string
 	claimRefs     []string
 	statefulType  []string
@@ -81,6 +82,7 @@ the claim replaces or re-keys anything, 0 when it does not, 1 on any error.`,
 	f.StringVar(&o.workspaceName, "workspace-name", "", "the claimed workspace's name (default OWNER-workspace)")
 	f.StringArrayVar(&o.vars, "var", nil, "set a variable, NAME=VALUE (repeatable), as terraform plan -var")
 	f.StringArrayVar(&o.varFiles, "var-file", nil, "load variables from a file (repeatable), as terraform plan -var-file")
+	f.StringArrayVar(&o.params, "param", nil, "a coder parameter's value, NAME=VALUE (repeatable), for parameters the preset does not set")
 	f.StringArrayVar(&o.ignore, "ignore", nil, "drop replacements whose type or address matches this glob (repeatable)")
 	f.StringArrayVar(&o.claimRefs, "claim-ref", nil, "also treat references matching this glob as claim-sensitive (repeatable)")
 	f.StringArrayVar(&o.statefulType, "stateful-type", nil, "also treat resource types matching this glob as holding data (repeatable)")
@@ -100,6 +102,14 @@ func runSimulate(ctx context.Context, o *simulateOptions, streams ioStreams, col
 	if o.owner == "" {
 		return usageError{fmt.Errorf("--owner must not be empty")}
 	}
+	params := map[string]string{}
+	for _, p := range o.params {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" {
+			return usageError{fmt.Errorf("--param %q: want NAME=VALUE", p)}
+		}
+		params[k] = v
+	}
 	results, err := simulate.Run(ctx, simulate.Options{
 		Dir:           o.dir,
 		Binary:        tfshow.Options{Explicit: o.terraform, ExtraDirs: toolDirs()},
@@ -110,6 +120,7 @@ func runSimulate(ctx context.Context, o *simulateOptions, streams ioStreams, col
 		WorkspaceName: o.workspaceName,
 		Vars:          o.vars,
 		VarFiles:      o.varFiles,
+		Params:        params,
 		MaxRounds:     o.maxRounds,
 		KeepWorkdir:   o.keepWorkdir,
 		Analyzer: analyzer.Options{Ignore: o.ignore, MaxValueLen: o.maxValueLen,
