@@ -371,6 +371,10 @@ func TestSimulateMatchesRealClaim(t *testing.T) {
 		// the agent; coder_script, coder_app, terraform_data, moved.
 		{name: "mandatory parameters and two presets", fixture: "fixtures/simulate/coder/mandatory", realCoder: true,
 			wantReplaced: []string{"coder_app.code", "coder_script.dotfiles", "terraform_data.owner_marker"}},
+		// Modules two deep, the inner one for_each over a map keyed by
+		// the owner: re-keyed; a sensitive output; count = start_count.
+		{name: "nested modules keyed by the owner", fixture: "fixtures/simulate/coder/nested-foreach", realCoder: true,
+			wantRekeyed: []string{"module.team.module.member.docker_volume.cache"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
