@@ -375,6 +375,10 @@ func TestSimulateMatchesRealClaim(t *testing.T) {
 		// the owner: re-keyed; a sensitive output; count = start_count.
 		{name: "nested modules keyed by the owner", fixture: "fixtures/simulate/coder/nested-foreach", realCoder: true,
 			wantRekeyed: []string{"module.team.module.member.docker_volume.cache"}},
+		// The agent's neighbours: external auth, coder_env, coder_metadata,
+		// agent metadata, create_before_destroy, a dynamic env block.
+		{name: "agent neighbours", fixture: "fixtures/simulate/coder/agent-shapes", realCoder: true,
+			wantReplaced: []string{"coder_agent.main", "coder_app.web", "coder_env.owner", "coder_metadata.deployment[0]"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
