@@ -379,6 +379,9 @@ func TestSimulateMatchesRealClaim(t *testing.T) {
 		// agent metadata, create_before_destroy, a dynamic env block.
 		{name: "agent neighbours", fixture: "fixtures/simulate/coder/agent-shapes", realCoder: true,
 			wantReplaced: []string{"coder_agent.main", "coder_app.web", "coder_env.owner", "coder_metadata.deployment[0]"}},
+		// is_prebuild and is_prebuild_claim in the configuration.
+		{name: "prebuild-aware template", fixture: "fixtures/simulate/coder/prebuild-aware", realCoder: true,
+			wantReplaced: []string{"docker_container.workspace[0]"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
