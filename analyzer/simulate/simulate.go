@@ -35,6 +35,9 @@ type Options struct {
 	// Owner, OwnerEmail, OwnerName and WorkspaceName are the claimant's;
 	// defaults alice, OWNER@example.com, "" and OWNER-workspace.
 	Owner, OwnerEmail, OwnerName, WorkspaceName string
+	// OwnerGroups are the claimant's groups (data.coder_workspace_owner's
+	// groups); none by default.
+	OwnerGroups []string
 	// Vars ("NAME=VALUE") and VarFiles are passed to every plan.
 	Vars, VarFiles []string
 	// Params are values of coder parameters (by name) for the parameters
@@ -197,7 +200,8 @@ func binName(p string) string {
 }
 
 func claimantIdentity(o Options) Identity {
-	id := Identity{Owner: o.Owner, OwnerEmail: o.OwnerEmail, OwnerName: o.OwnerName, WorkspaceName: o.WorkspaceName, IsPrebuildClaim: true}
+	id := Identity{Owner: o.Owner, OwnerEmail: o.OwnerEmail, OwnerName: o.OwnerName, WorkspaceName: o.WorkspaceName, IsPrebuildClaim: true,
+		OwnerGroups: o.OwnerGroups}
 	if id.Owner == "" {
 		id.Owner = "alice"
 	}

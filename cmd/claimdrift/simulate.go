@@ -23,6 +23,7 @@ type simulateOptions struct {
 	owner         string
 	ownerEmail    string
 	ownerName     string
+	ownerGroups   []string
 	workspaceName string
 	vars          []string
 	varFiles      []string
@@ -79,6 +80,7 @@ the claim replaces or re-keys anything, 0 when it does not, 1 on any error.`,
 	f.StringVar(&o.owner, "owner", "alice", "the claimant's user name")
 	f.StringVar(&o.ownerEmail, "owner-email", "", "the claimant's email (default OWNER@example.com)")
 	f.StringVar(&o.ownerName, "owner-name", "", "the claimant's full name")
+	f.StringArrayVar(&o.ownerGroups, "owner-group", nil, "a group the claimant belongs to (repeatable; default none)")
 	f.StringVar(&o.workspaceName, "workspace-name", "", "the claimed workspace's name (default OWNER-workspace)")
 	f.StringArrayVar(&o.vars, "var", nil, "set a variable, NAME=VALUE (repeatable), as terraform plan -var")
 	f.StringArrayVar(&o.varFiles, "var-file", nil, "load variables from a file (repeatable), as terraform plan -var-file")
@@ -117,6 +119,7 @@ func runSimulate(ctx context.Context, o *simulateOptions, streams ioStreams, col
 		Owner:         o.owner,
 		OwnerEmail:    o.ownerEmail,
 		OwnerName:     o.ownerName,
+		OwnerGroups:   o.ownerGroups,
 		WorkspaceName: o.workspaceName,
 		Vars:          o.vars,
 		VarFiles:      o.varFiles,
