@@ -33,11 +33,12 @@ type mandatoryParam struct {
 }
 
 // mandatoryParams reads, statically, the data "coder_parameter" blocks of
-// the root module in work and of the modules it was initialized with, and
+// the root module in dir and of the modules it was initialized with (the
+// module manifest in dataDir names their directories, relative to dir), and
 // returns those without a default whose name is a literal string. Files
 // that do not parse are skipped: terraform reports them.
-func mandatoryParams(work, dataDir string) []mandatoryParam {
-	dirs := []string{work}
+func mandatoryParams(dir, dataDir string) []mandatoryParam {
+	dirs := []string{dir}
 	if b, err := os.ReadFile(filepath.Join(dataDir, "modules", "modules.json")); err == nil {
 		var m struct {
 			Modules []struct {
@@ -48,7 +49,7 @@ func mandatoryParams(work, dataDir string) []mandatoryParam {
 			for _, mod := range m.Modules {
 				d := filepath.FromSlash(mod.Dir)
 				if !filepath.IsAbs(d) {
-					d = filepath.Join(work, d)
+					d = filepath.Join(dir, d)
 				}
 				dirs = append(dirs, d)
 			}

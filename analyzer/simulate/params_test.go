@@ -2,6 +2,8 @@ package simulate
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -100,5 +102,42 @@ func TestFillParams(t *testing.T) {
 	}
 	if err := fillParams(&build{}, nil, mandatory); err == nil || !strings.Contains(err.Error(), "no preset sets it") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestMandatoryParamsModules finds parameters without a default in the
+// root module and in every module of the manifest: local, outside DIR and
+// downloaded (under a TF_DATA_DIR elsewhere).
+func TestMandatoryParamsModules(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "template")
+	param := func(name string) string {
+		return "data \"coder_parameter\" \"p\" {\n  name = \"" + name + "\"\n}\n"
+	}
+	files := map[string]string{
+		"template/main.tf":                       param("root"),
+		"template/modules/local/main.tf":         param("local"),
+		"shared/outside/main.tf":                 param("outside"),
+		"template/custom/modules/remote/main.tf": param("remote"),
+		"template/custom/modules/modules.json":   `{"Modules":[{"Key":"","Dir":"."},{"Key":"l","Dir":"modules/local"},{"Key":"o","Dir":"../shared/outside"},{"Key":"r","Dir":"custom/modules/remote"}]}`,
+		"template/modules/local/ignored.tf.bak":  param("ignored"),
+		"template/modules/local/second.tf":       param("local"),
+	}
+	for p, c := range files {
+		p = filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for _, p := range mandatoryParams(dir, filepath.Join(dir, "custom")) {
+		got = append(got, p.name)
+	}
+	want := []string{"root", "local", "outside", "remote"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
 	}
 }

@@ -167,7 +167,7 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 		r.vars = append(r.vars, "-var-file="+abs)
 	}
 	s := &sim{opts: opts, r: r, base: cleanEnv(env), work: work, template: filepath.Base(absDir)}
-	s.mandatory = mandatoryParams(work, dataDir)
+	s.mandatory = mandatoryParams(absDir, dataDir)
 	s.claimant = claimantIdentity(opts)
 	return s.run(ctx)
 }
