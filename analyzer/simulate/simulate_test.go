@@ -380,7 +380,7 @@ func TestSimulateMatchesRealClaim(t *testing.T) {
 		// The agent's neighbours: external auth, coder_env, coder_metadata,
 		// agent metadata, create_before_destroy, a dynamic env block.
 		{name: "agent neighbours", fixture: "fixtures/simulate/coder/agent-shapes", realCoder: true,
-			wantReplaced: []string{"coder_agent.main", "coder_app.web", "coder_env.owner", "coder_metadata.deployment[0]"}},
+			wantReplaced: []string{"coder_agent.main", "coder_app.web", "coder_env.owner", "coder_metadata.deployment[0]", "terraform_data.agent_ref"}},
 		// is_prebuild and is_prebuild_claim in the configuration.
 		{name: "prebuild-aware template", fixture: "fixtures/simulate/coder/prebuild-aware", realCoder: true,
 			groups: []string{"dev"}, wantReplaced: []string{"docker_container.workspace[0]", "docker_volume.group_cache"}},
