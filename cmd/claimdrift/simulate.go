@@ -51,6 +51,8 @@ name, is_prebuild, the preset's parameter values), turns that plan into a
 synthetic state, and plans as the claimant (--owner, --workspace-name,
 is_prebuild_claim, the same workspace id) against it with -refresh=false.
 The providers decide what is replaced, so the prediction is theirs.
+A parameter without a default needs a value from the preset or --param
+NAME=VALUE; claimdrift names it when neither gives one.
 
 DIR must be initialized ('terraform init'; with dev_overrides only
 'terraform get'). claimdrift works on a private copy in a temporary
