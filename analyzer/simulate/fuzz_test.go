@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"bytes"
+	"regexp"
 	"testing"
 )
 
@@ -30,6 +31,21 @@ func FuzzFold(f *testing.F) {
 		_ = rekeyed(plan)
 		for i := range plan.ResourceChanges {
 			_ = stripKeys(plan.ResourceChanges[i].ModuleAddress)
+		}
+	})
+}
+
+// FuzzMandatoryParams feeds arbitrary template files (outside input) to the
+// static reading of parameters without a default: no panic, and every
+// placeholder made for a regex is one the regex matches.
+func FuzzMandatoryParams(f *testing.F) {
+	f.Add([]byte("data \"coder_parameter\" \"r\" {\n  name = \"region\"\n  validation {\n    regex = \"^(eu|us)-[a-z]+$\"\n  }\n}\n"), "^[a-z]{2,}[0-9]?$")
+	f.Add([]byte("data \"coder_parameter\" \"n\" {\n  name = 3\n  type = \"number\"\n  validation {\n    min = -2.5\n  }\n  option {\n    value = true\n  }\n}\n"), `\bx|(?i)Y+`)
+	f.Add([]byte("data \"coder_parameter\" {\n"), "[")
+	f.Fuzz(func(t *testing.T, src []byte, expr string) {
+		_ = mandatoryParamsIn(src, "main.tf")
+		if s, ok := matchingString(expr); ok && !regexp.MustCompile(expr).MatchString(s) {
+			t.Fatalf("matchingString(%q) = %q does not match", expr, s)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package simulate
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"sort"
 	"strings"
 
@@ -23,13 +24,16 @@ var identityNS = uuid.MustParse("5d0c6a2e-8f4b-4c1d-9e3a-7b2f1c0d4e59")
 // Identity is who a build runs as: what the coder provider's data sources
 // (coder_workspace, coder_workspace_owner) read from the environment.
 type Identity struct {
-	Owner           string `json:"owner"`
-	OwnerID         string `json:"owner_id"`
-	OwnerName       string `json:"owner_name,omitempty"`
-	OwnerEmail      string `json:"owner_email"`
-	WorkspaceName   string `json:"workspace_name"`
-	IsPrebuild      bool   `json:"is_prebuild"`
-	IsPrebuildClaim bool   `json:"is_prebuild_claim"`
+	Owner      string `json:"owner"`
+	OwnerID    string `json:"owner_id"`
+	OwnerName  string `json:"owner_name,omitempty"`
+	OwnerEmail string `json:"owner_email"`
+	// OwnerGroups are the names of the owner's groups (none for the
+	// prebuilds user).
+	OwnerGroups     []string `json:"owner_groups,omitempty"`
+	WorkspaceName   string   `json:"workspace_name"`
+	IsPrebuild      bool     `json:"is_prebuild"`
+	IsPrebuildClaim bool     `json:"is_prebuild_claim"`
 }
 
 // env is the identity as the coder provider reads it (provider/workspace.go
@@ -57,7 +61,7 @@ func (id Identity) env() []string {
 		"CODER_WORKSPACE_OWNER_ID=" + id.OwnerID,
 		"CODER_WORKSPACE_OWNER_NAME=" + id.OwnerName,
 		"CODER_WORKSPACE_OWNER_EMAIL=" + id.OwnerEmail,
-		"CODER_WORKSPACE_OWNER_GROUPS=[]",
+		"CODER_WORKSPACE_OWNER_GROUPS=" + groupsJSON(id.OwnerGroups),
 		"CODER_WORKSPACE_OWNER_LOGIN_TYPE=" + login,
 		"CODER_WORKSPACE_OWNER_SESSION_TOKEN=" + fake("session-token"),
 		"CODER_WORKSPACE_OWNER_OIDC_ACCESS_TOKEN=" + fake("oidc-token"),
@@ -66,6 +70,15 @@ func (id Identity) env() []string {
 		"CODER_WORKSPACE_IS_PREBUILD=" + b(id.IsPrebuild),
 		"CODER_WORKSPACE_IS_PREBUILD_CLAIM=" + b(id.IsPrebuildClaim),
 	}
+}
+
+// groupsJSON is the groups as the coder provider reads them: a JSON list.
+func groupsJSON(groups []string) string {
+	if len(groups) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(groups)
+	return string(b)
 }
 
 // workspace is what a prebuild and its claim share: the workspace id, the

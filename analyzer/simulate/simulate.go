@@ -35,8 +35,16 @@ type Options struct {
 	// Owner, OwnerEmail, OwnerName and WorkspaceName are the claimant's;
 	// defaults alice, OWNER@example.com, "" and OWNER-workspace.
 	Owner, OwnerEmail, OwnerName, WorkspaceName string
+	// OwnerGroups are the claimant's groups (data.coder_workspace_owner's
+	// groups); none by default.
+	OwnerGroups []string
 	// Vars ("NAME=VALUE") and VarFiles are passed to every plan.
 	Vars, VarFiles []string
+	// Params are values of coder parameters (by name) for the parameters
+	// a preset does not set (every parameter when there is no preset), as
+	// a user would fill them in. A parameter without a default needs one
+	// when no preset sets it.
+	Params map[string]string
 	// Env is the environment terraform runs with (and the providers it
 	// starts); nil means os.Environ(). CODER_* variables in it are
 	// replaced by the simulated identities.
@@ -159,6 +167,7 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 		r.vars = append(r.vars, "-var-file="+abs)
 	}
 	s := &sim{opts: opts, r: r, base: cleanEnv(env), work: work, template: filepath.Base(absDir)}
+	s.mandatory = mandatoryParams(absDir, dataDir)
 	s.claimant = claimantIdentity(opts)
 	return s.run(ctx)
 }
@@ -191,7 +200,8 @@ func binName(p string) string {
 }
 
 func claimantIdentity(o Options) Identity {
-	id := Identity{Owner: o.Owner, OwnerEmail: o.OwnerEmail, OwnerName: o.OwnerName, WorkspaceName: o.WorkspaceName, IsPrebuildClaim: true}
+	id := Identity{Owner: o.Owner, OwnerEmail: o.OwnerEmail, OwnerName: o.OwnerName, WorkspaceName: o.WorkspaceName, IsPrebuildClaim: true,
+		OwnerGroups: o.OwnerGroups}
 	if id.Owner == "" {
 		id.Owner = "alice"
 	}
@@ -215,6 +225,8 @@ type sim struct {
 	terraform string
 	claimant  Identity
 	schemas   schemas
+	// mandatory are the parameters without a default.
+	mandatory []mandatoryParam
 }
 
 // build is a prebuild and claim of one preset.
@@ -278,8 +290,23 @@ func (s *sim) run(ctx context.Context) ([]Result, error) {
 		schemaCh <- schemaResult{sc, err}
 	}()
 	// The first plan, as a prebuild with the parameters' defaults: it
-	// reads the presets.
-	first := s.newBuild("", nil)
+	// reads the presets. Parameters without a default get a placeholder
+	// that their own checks accept (or the value of Options.Params), so
+	// that the data sources read; the presets' values come from this plan.
+	firstParams := map[string]string{}
+	placeheld := false
+	for _, p := range s.mandatory {
+		if v, ok := s.opts.Params[p.name]; ok {
+			firstParams[p.name] = v
+		} else {
+			firstParams[p.name] = p.placeholder
+			placeheld = true
+		}
+	}
+	for k, v := range s.opts.Params {
+		firstParams[k] = v
+	}
+	first := s.newBuild("", firstParams)
 	out, _, err := s.planJSON(ctx, first, first.prebuild, "prebuild.tfplan", true)
 	sr := <-schemaCh
 	if err != nil {
@@ -292,6 +319,10 @@ func (s *sim) run(ctx context.Context) ([]Result, error) {
 	rep, err := analyzer.Analyze(bytes.NewReader(out), analyzer.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("read prebuild plan: %w", err)
+	}
+	if placeheld {
+		// The first plan ran with made-up values: not a prebuild's plan.
+		out = nil
 	}
 	builds, err := s.selectPresets(rep.Presets, first, out)
 	if err != nil {
@@ -317,8 +348,12 @@ func (s *sim) selectPresets(presets []analyzer.Preset, first *build, firstPlan [
 		if s.opts.Preset != "" {
 			return nil, fmt.Errorf("%w %q: the template declares no presets (data.coder_workspace_preset)", ErrNoPreset, s.opts.Preset)
 		}
-		first.prebuildPl = firstPlan
-		return []*build{first}, nil
+		b := s.newBuild("", nil)
+		if err := fillParams(b, s.opts.Params, s.mandatory); err != nil {
+			return nil, err
+		}
+		b.prebuildPl = firstPlan
+		return []*build{b}, nil
 	}
 	var chosen []analyzer.Preset
 	switch {
@@ -356,6 +391,9 @@ func (s *sim) selectPresets(presets []analyzer.Preset, first *build, firstPlan [
 		}
 		b := s.newBuild(p.Name, params)
 		b.warnings = warnings
+		if err := fillParams(b, s.opts.Params, s.mandatory); err != nil {
+			return nil, err
+		}
 		builds = append(builds, b)
 	}
 	return builds, nil

@@ -301,7 +301,7 @@ func oracle(t *testing.T, bin, dir, sub string, rc string, want Simulation) (*an
 	record := filepath.Join(t.TempDir(), "oracle-record")
 	s := &sim{template: filepath.Base(dir), base: cleanEnv(testEnv(rc, record))}
 	b := s.newBuild(want.Preset, want.Parameters)
-	if b.prebuild != want.Prebuild || b.ws.id != want.WorkspaceID {
+	if !reflect.DeepEqual(b.prebuild, want.Prebuild) || b.ws.id != want.WorkspaceID {
 		t.Fatalf("oracle identity %+v %s differs from simulate's %+v %s", b.prebuild, b.ws.id, want.Prebuild, want.WorkspaceID)
 	}
 	tf(t, bin, work, s.env(b, b.prebuild), "apply", "-auto-approve", "-input=false", "-no-color")
@@ -341,6 +341,8 @@ func TestSimulateMatchesRealClaim(t *testing.T) {
 		// preset limits the run to one preset (the others add time, not
 		// coverage).
 		preset string
+		// groups are the claimant's groups.
+		groups []string
 		// The replacements and re-keys that must be there (the oracle
 		// alone would also accept two empty lists).
 		wantReplaced []string
@@ -366,6 +368,22 @@ func TestSimulateMatchesRealClaim(t *testing.T) {
 			wantReplaced: []string{"module.home.docker_volume.home"}},
 		{name: "real coder provider", fixture: "fixtures/simulate/coder/agent-env", realCoder: true,
 			wantReplaced: []string{"coder_agent.main", "docker_container.workspace[0]"}},
+		// Parameters without a default, filled only by the presets; two
+		// presets differing in the image; ignore_changes = [env] keeps
+		// the agent; coder_script, coder_app, terraform_data, moved.
+		{name: "mandatory parameters and two presets", fixture: "fixtures/simulate/coder/mandatory", realCoder: true,
+			wantReplaced: []string{"coder_app.code", "coder_script.dotfiles", "terraform_data.owner_marker"}},
+		// Modules two deep, the inner one for_each over a map keyed by
+		// the owner: re-keyed; a sensitive output; count = start_count.
+		{name: "nested modules keyed by the owner", fixture: "fixtures/simulate/coder/nested-foreach", realCoder: true,
+			wantRekeyed: []string{"module.team.module.member.docker_volume.cache"}},
+		// The agent's neighbours: external auth, coder_env, coder_metadata,
+		// agent metadata, create_before_destroy, a dynamic env block.
+		{name: "agent neighbours", fixture: "fixtures/simulate/coder/agent-shapes", realCoder: true,
+			wantReplaced: []string{"coder_agent.main", "coder_app.web", "coder_env.owner", "coder_metadata.deployment[0]", "terraform_data.agent_ref"}},
+		// is_prebuild and is_prebuild_claim in the configuration.
+		{name: "prebuild-aware template", fixture: "fixtures/simulate/coder/prebuild-aware", realCoder: true,
+			groups: []string{"dev"}, wantReplaced: []string{"docker_container.workspace[0]", "docker_volume.group_cache"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -380,7 +398,7 @@ func TestSimulateMatchesRealClaim(t *testing.T) {
 			dir := initTemplateIn(t, bin, filepath.Join(repoRoot, tt.fixture), tt.sub, env)
 			before := treeHash(t, dir)
 
-			results, err := Run(context.Background(), Options{Dir: dir, Binary: tfshow.Options{Explicit: bin}, Env: env, Preset: tt.preset})
+			results, err := Run(context.Background(), Options{Dir: dir, Binary: tfshow.Options{Explicit: bin}, Env: env, Preset: tt.preset, OwnerGroups: tt.groups})
 			if err != nil {
 				t.Fatalf("simulate: %v", err)
 			}

@@ -23,9 +23,11 @@ type simulateOptions struct {
 	owner         string
 	ownerEmail    string
 	ownerName     string
+	ownerGroups   []string
 	workspaceName string
 	vars          []string
 	varFiles      []string
+	params        []string
 	ignore        []string
 	claimRefs     []string
 	statefulType  []string
@@ -49,6 +51,8 @@ name, is_prebuild, the preset's parameter values), turns that plan into a
 synthetic state, and plans as the claimant (--owner, --workspace-name,
 is_prebuild_claim, the same workspace id) against it with -refresh=false.
 The providers decide what is replaced, so the prediction is theirs.
+A parameter without a default needs a value from the preset or --param
+NAME=VALUE; claimdrift names it when neither gives one.
 
 DIR must be initialized ('terraform init'; with dev_overrides only
 'terraform get'). claimdrift works on a private copy in a temporary
@@ -78,9 +82,11 @@ the claim replaces or re-keys anything, 0 when it does not, 1 on any error.`,
 	f.StringVar(&o.owner, "owner", "alice", "the claimant's user name")
 	f.StringVar(&o.ownerEmail, "owner-email", "", "the claimant's email (default OWNER@example.com)")
 	f.StringVar(&o.ownerName, "owner-name", "", "the claimant's full name")
+	f.StringArrayVar(&o.ownerGroups, "owner-group", nil, "a group the claimant belongs to (repeatable; default none)")
 	f.StringVar(&o.workspaceName, "workspace-name", "", "the claimed workspace's name (default OWNER-workspace)")
 	f.StringArrayVar(&o.vars, "var", nil, "set a variable, NAME=VALUE (repeatable), as terraform plan -var")
 	f.StringArrayVar(&o.varFiles, "var-file", nil, "load variables from a file (repeatable), as terraform plan -var-file")
+	f.StringArrayVar(&o.params, "param", nil, "a coder parameter's value, NAME=VALUE (repeatable), for parameters the preset does not set")
 	f.StringArrayVar(&o.ignore, "ignore", nil, "drop replacements whose type or address matches this glob (repeatable)")
 	f.StringArrayVar(&o.claimRefs, "claim-ref", nil, "also treat references matching this glob as claim-sensitive (repeatable)")
 	f.StringArrayVar(&o.statefulType, "stateful-type", nil, "also treat resource types matching this glob as holding data (repeatable)")
@@ -100,6 +106,14 @@ func runSimulate(ctx context.Context, o *simulateOptions, streams ioStreams, col
 	if o.owner == "" {
 		return usageError{fmt.Errorf("--owner must not be empty")}
 	}
+	params := map[string]string{}
+	for _, p := range o.params {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" {
+			return usageError{fmt.Errorf("--param %q: want NAME=VALUE", p)}
+		}
+		params[k] = v
+	}
 	results, err := simulate.Run(ctx, simulate.Options{
 		Dir:           o.dir,
 		Binary:        tfshow.Options{Explicit: o.terraform, ExtraDirs: toolDirs()},
@@ -107,9 +121,11 @@ func runSimulate(ctx context.Context, o *simulateOptions, streams ioStreams, col
 		Owner:         o.owner,
 		OwnerEmail:    o.ownerEmail,
 		OwnerName:     o.ownerName,
+		OwnerGroups:   o.ownerGroups,
 		WorkspaceName: o.workspaceName,
 		Vars:          o.vars,
 		VarFiles:      o.varFiles,
+		Params:        params,
 		MaxRounds:     o.maxRounds,
 		KeepWorkdir:   o.keepWorkdir,
 		Analyzer: analyzer.Options{Ignore: o.ignore, MaxValueLen: o.maxValueLen,
