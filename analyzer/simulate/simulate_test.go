@@ -22,6 +22,7 @@ import (
 	"github.com/claimdrift/claimdrift/analyzer"
 	"github.com/claimdrift/claimdrift/analyzer/render"
 	"github.com/claimdrift/claimdrift/analyzer/tfshow"
+	"github.com/claimdrift/claimdrift/analyzer/tfshow/tftest"
 )
 
 // repoRoot is the module root, two levels up from this package.
@@ -153,29 +154,6 @@ func testEnv(rc, record string) []string {
 	return append(env, "TF_CLI_CONFIG_FILE="+rc, "CLAIMDRIFT_FAKE_RECORD="+record, "CHECKPOINT_DISABLE=1")
 }
 
-// copyTree copies a directory tree's regular files.
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // treeHash hashes every path, mode, link target and file content under dir.
 func treeHash(t *testing.T, dir string) string {
 	t.Helper()
@@ -235,7 +213,7 @@ func initTemplate(t *testing.T, bin, fixture string, env []string) string {
 func initTemplateIn(t *testing.T, bin, fixture, sub string, env []string) string {
 	t.Helper()
 	root := filepath.Join(t.TempDir(), filepath.Base(fixture))
-	copyTree(t, fixture, root)
+	tftest.CopyTree(t, fixture, root)
 	dir := filepath.Join(root, sub)
 	tf(t, bin, dir, env, "get", "-no-color")
 	return dir
@@ -293,7 +271,7 @@ func oracle(t *testing.T, bin, dir, sub string, rc string, want Simulation) (*an
 		}
 	}
 	workRoot := filepath.Join(t.TempDir(), filepath.Base(root))
-	copyTree(t, root, workRoot)
+	tftest.CopyTree(t, root, workRoot)
 	work := filepath.Join(workRoot, sub)
 	if err := stripBackends(work); err != nil {
 		t.Fatal(err)
@@ -551,7 +529,7 @@ func TestSimulateBadInput(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), filepath.Base(tt.fixture))
-			copyTree(t, filepath.Join(repoRoot, tt.fixture), dir)
+			tftest.CopyTree(t, filepath.Join(repoRoot, tt.fixture), dir)
 			_, err := Run(context.Background(), Options{Dir: dir, Binary: tfshow.Options{Explicit: bin}, Env: env})
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
@@ -663,7 +641,7 @@ func TestSimulateInitializedTemplate(t *testing.T) {
 	record := filepath.Join(t.TempDir(), "record")
 	env := testEnv(rc, record)
 	dir := filepath.Join(t.TempDir(), "keyed")
-	copyTree(t, filepath.Join(repoRoot, "fixtures/simulate/fake/keyed"), dir)
+	tftest.CopyTree(t, filepath.Join(repoRoot, "fixtures/simulate/fake/keyed"), dir)
 	backend := "terraform {\n  backend \"local\" {\n    path = \"real.tfstate\"\n  }\n}\n"
 	if err := os.WriteFile(filepath.Join(dir, "backend.tf"), []byte(backend), 0o644); err != nil {
 		t.Fatal(err)
