@@ -168,12 +168,12 @@ func (s *Store) snapshot(ctx context.Context, q querier, now time.Time, limit in
 	}
 
 	// 3. Prebuild workspaces whose latest build is a succeeded start
-	// (ready) or a failed delete (to delete again), in one read along the
-	// workspaces' latest-build pointers.
-	rows, err = q.QueryContext(ctx, s.q(`SELECT w.preset_id, w.id, w.name, w.created_at, b.id, b.template_version_id, b.transition, b.completed_at
-		FROM workspaces w JOIN builds b ON b.id = w.latest_build_id
+	// (ready) or a failed delete (to delete again), from the latest build
+	// the workspaces carry (see insertBuild and FinishBuild).
+	rows, err = q.QueryContext(ctx, s.q(`SELECT w.preset_id, w.id, w.name, w.created_at, w.latest_build_id, w.latest_build_version_id, w.latest_build_transition, w.latest_build_completed_at
+		FROM workspaces w
 		WHERE w.owner = ? AND w.deleted_at = 0 AND w.preset_id <> ''
-		  AND ((b.transition = 'start' AND b.status = 'succeeded') OR (b.transition = 'delete' AND b.status = 'failed'))`), reconcile.PrebuildsOwner)
+		  AND ((w.latest_build_transition = 'start' AND w.latest_build_outcome = 'succeeded') OR (w.latest_build_transition = 'delete' AND w.latest_build_outcome = 'failed'))`), reconcile.PrebuildsOwner)
 	if err != nil {
 		return snap, fmt.Errorf("snapshot prebuilds: %w", err)
 	}
@@ -350,7 +350,9 @@ func (s *Store) Pass(ctx context.Context, now time.Time, historyLimit int, plan 
 }
 
 // insertBuild records a build with the workspace's next build number and
-// makes it the workspace's latest build.
+// makes it the workspace's latest build. The workspace's copy of the
+// latest build's outcome is kept in the same transaction here and in
+// FinishBuild, the only writes that record a build succeeded or failed.
 func (s *Store) insertBuild(ctx context.Context, q querier, b reconcile.Build) (reconcile.Build, error) {
 	if b.ID == uuid.Nil {
 		b.ID = uuid.New()
@@ -365,7 +367,8 @@ func (s *Store) insertBuild(ctx context.Context, q querier, b reconcile.Build) (
 	if err != nil {
 		return b, fmt.Errorf("insert build: %w", err)
 	}
-	if _, err := q.ExecContext(ctx, s.q(`UPDATE workspaces SET latest_build_id = ? WHERE id = ?`), b.ID.String(), b.WorkspaceID.String()); err != nil {
+	if _, err := q.ExecContext(ctx, s.q(`UPDATE workspaces SET latest_build_id = ?, latest_build_transition = ?, latest_build_version_id = ?, latest_build_outcome = ?, latest_build_completed_at = ?
+			WHERE id = ?`), b.ID.String(), string(b.Transition), idText(b.TemplateVersionID), outcome(b.Status), outcomeAt(b.Status, b.CompletedAt), b.WorkspaceID.String()); err != nil {
 		return b, fmt.Errorf("point workspace at its latest build: %w", err)
 	}
 	return b, nil
@@ -392,7 +395,7 @@ func (s *Store) insertCreates(ctx context.Context, q querier, creates []reconcil
 	out := make([]reconcile.Build, 0, len(creates))
 	for start := 0; start < len(creates); start += insertBatch {
 		batch := creates[start:min(start+insertBatch, len(creates))]
-		wsArgs := make([]any, 0, 7*len(batch))
+		wsArgs := make([]any, 0, 9*len(batch))
 		buildArgs := make([]any, 0, 16*len(batch))
 		for _, c := range batch {
 			wsID := uuid.New()
@@ -403,12 +406,12 @@ func (s *Store) insertCreates(ctx context.Context, q querier, creates []reconcil
 			b := reconcile.Build{ID: uuid.New(), WorkspaceID: wsID, WorkspaceName: name, Number: 1, TemplateVersionID: c.VersionID, PresetID: c.PresetID,
 				Transition: reconcile.TransitionStart, Status: reconcile.BuildPending, Stage: reconcile.StagePrebuild, Initiator: reconcile.PrebuildsOwner, CreatedAt: now, Lease: lease}
 			b.Process.Host = lease.Host
-			wsArgs = append(wsArgs, wsID.String(), name, reconcile.PrebuildsOwner, c.TemplateID.String(), c.PresetID.String(), us(now), b.ID.String())
+			wsArgs = append(wsArgs, wsID.String(), name, reconcile.PrebuildsOwner, c.TemplateID.String(), c.PresetID.String(), us(now), b.ID.String(), string(b.Transition), idText(b.TemplateVersionID))
 			buildArgs = append(buildArgs, buildInsertArgs(b)...)
 			out = append(out, b)
 		}
-		if _, err := q.ExecContext(ctx, s.q(`INSERT INTO workspaces (id, name, owner, template_id, preset_id, created_at, latest_build_id) VALUES `+
-			repeatTuple(`(?, ?, ?, ?, ?, ?, ?)`, len(batch))), wsArgs...); err != nil {
+		if _, err := q.ExecContext(ctx, s.q(`INSERT INTO workspaces (id, name, owner, template_id, preset_id, created_at, latest_build_id, latest_build_transition, latest_build_version_id) VALUES `+
+			repeatTuple(`(?, ?, ?, ?, ?, ?, ?, ?, ?)`, len(batch))), wsArgs...); err != nil {
 			return nil, fmt.Errorf("insert prebuild workspaces: %w", err)
 		}
 		if _, err := q.ExecContext(ctx, s.q(`INSERT INTO builds (`+buildInsertCols+`) VALUES `+repeatTuple(buildInsertTuple, len(batch))), buildArgs...); err != nil {
@@ -416,6 +419,22 @@ func (s *Store) insertCreates(ctx context.Context, q querier, creates []reconcil
 		}
 	}
 	return out, nil
+}
+
+// outcome is what a workspace records of its latest build's status: only
+// the final outcomes a snapshot looks for.
+func outcome(st reconcile.BuildStatus) string {
+	if st == reconcile.BuildSucceeded || st == reconcile.BuildFailed {
+		return string(st)
+	}
+	return ""
+}
+
+func outcomeAt(st reconcile.BuildStatus, at time.Time) int64 {
+	if outcome(st) == "" {
+		return 0
+	}
+	return us(at)
 }
 
 func repeatTuple(tuple string, n int) string {
@@ -448,6 +467,10 @@ func (s *Store) FinishBuild(ctx context.Context, buildID uuid.UUID, status recon
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE builds SET status = ?, log = ?, completed_at = ?, started_at = CASE WHEN started_at = 0 THEN ? ELSE started_at END WHERE id = ?`),
 			string(status), log, us(now), us(now), buildID.String()); err != nil {
 			return fmt.Errorf("finish build: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE workspaces SET latest_build_outcome = ?, latest_build_completed_at = ? WHERE id = ? AND latest_build_id = ?`),
+			outcome(status), outcomeAt(status, now), wid, buildID.String()); err != nil {
+			return fmt.Errorf("record the workspace's latest build: %w", err)
 		}
 		if status == reconcile.BuildSucceeded && reconcile.Transition(tr) == reconcile.TransitionDelete {
 			if _, err := tx.ExecContext(ctx, s.q(`UPDATE workspaces SET deleted_at = ? WHERE id = ?`), us(now), wid); err != nil {
