@@ -27,7 +27,10 @@ type PresetSnapshot struct {
 	Prebuilds []Prebuild
 	// InProgress are the unfinished prebuild builds (creates and deletes).
 	InProgress []InProgressBuild
-	// Creates are the finished prebuild creates, newest first (bounded).
+	// Creates are the finished prebuild creates, newest first (bounded),
+	// back to and including the latest succeeded create of the active
+	// version: the decisions (consecutive failures, backoff) never look
+	// further, so a store need not read the older history.
 	Creates []BuildOutcome
 	// Claims are the claim builds, newest first (bounded).
 	Claims []ClaimOutcome

@@ -300,15 +300,15 @@ func seed(ctx context.Context, s store, backend string, presets, per, hot, extra
 			n += extra
 		}
 		for range n {
-			ws := uuid.NewString()
-			wsRows = append(wsRows, []any{ws, "prebuild-" + ws[:8], reconcile.PrebuildsOwner, tid, ids[i].String(), now})
-			buildRows = append(buildRows, []any{uuid.NewString(), ws, vid, ids[i].String(), now, now, now})
+			ws, b := uuid.NewString(), uuid.NewString()
+			wsRows = append(wsRows, []any{ws, "prebuild-" + ws[:8], reconcile.PrebuildsOwner, tid, ids[i].String(), now, b, "start", vid, "succeeded", now})
+			buildRows = append(buildRows, []any{b, ws, vid, ids[i].String(), now, now, now})
 		}
 	}
 	if err := insertRows(ctx, tx, backend, `INSERT INTO presets (id, template_id, name, desired_instances, created_at) VALUES `, 5, presetRows); err != nil {
 		return nil, err
 	}
-	if err := insertRows(ctx, tx, backend, `INSERT INTO workspaces (id, name, owner, template_id, preset_id, created_at) VALUES `, 6, wsRows); err != nil {
+	if err := insertRows(ctx, tx, backend, `INSERT INTO workspaces (id, name, owner, template_id, preset_id, created_at, latest_build_id, latest_build_transition, latest_build_version_id, latest_build_outcome, latest_build_completed_at) VALUES `, 11, wsRows); err != nil {
 		return nil, err
 	}
 	if err := insertRows(ctx, tx, backend, `INSERT INTO builds (id, workspace_id, number, template_version_id, preset_id, transition, status, stage, initiator, created_at, started_at, completed_at) VALUES `,

@@ -28,3 +28,16 @@ func TestSchemasAreDistinct(t *testing.T) {
 		t.Fatalf("schemas not distinct: %s %s", a, b)
 	}
 }
+
+// BenchmarkPool: the snapshot, a pass over full pools and a first pass at
+// 10,000 presets / 100,000 prebuilds (storetest.BenchSize).
+func BenchmarkPool(b *testing.B) {
+	storetest.Bench(b, true, func(b *testing.B) storetest.BenchStore {
+		s, err := postgres.Open(b.Context(), pgtest.Schema(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		return s
+	})
+}

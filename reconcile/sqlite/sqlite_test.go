@@ -35,3 +35,16 @@ func TestWAL(t *testing.T) {
 		t.Fatalf("journal_mode = %s, want wal", mode)
 	}
 }
+
+// BenchmarkPool: the snapshot, a pass over full pools and a first pass at
+// 10,000 presets / 100,000 prebuilds (storetest.BenchSize).
+func BenchmarkPool(b *testing.B) {
+	storetest.Bench(b, false, func(b *testing.B) storetest.BenchStore {
+		s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		return s
+	})
+}

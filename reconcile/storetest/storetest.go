@@ -40,6 +40,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"ImportTemplate", testImportTemplate},
 		{"SavePreset", testSavePreset},
 		{"PassCreatesAndBuildsFinish", testPass},
+		{"CreateHistory", testCreateHistory},
 		{"LeaseTakeover", testLeaseTakeover},
 		{"CancelBuild", testCancelBuild},
 		{"ResumePreset", testResumePreset},
@@ -243,7 +244,10 @@ func testPass(t *testing.T, open func() Store) {
 	if len(ps.InProgress) != 1 || ps.InProgress[0].BuildID != builds[2].ID {
 		t.Fatalf("in progress = %+v", ps.InProgress)
 	}
-	if len(ps.Creates) != 2 || ps.Creates[0].Status == ps.Creates[1].Status {
+	// The history reaches back to the latest success and no further; the
+	// failure finished at the same time sorts before or after it by id.
+	if n := len(ps.Creates); n == 0 || n > 2 || ps.Creates[n-1].BuildID != builds[0].ID || ps.Creates[n-1].Status != reconcile.BuildSucceeded ||
+		(n == 2 && (ps.Creates[0].BuildID != builds[1].ID || ps.Creates[0].Status != reconcile.BuildFailed)) {
 		t.Fatalf("create history = %+v", ps.Creates)
 	}
 	// Delete the prebuild: a pending delete build, then the workspace is gone.
@@ -913,5 +917,58 @@ func testReopen(t *testing.T, open func() Store) {
 	s2 := open()
 	if n := len(presetSnap(t, s2, T0, p.ID).Prebuilds); n != 1 {
 		t.Fatalf("after reopen: %d prebuilds, want 1", n)
+	}
+}
+
+// testCreateHistory: a snapshot's creates run newest first back to the
+// latest succeeded create of the active version (older ones never change a
+// decision), and the failures since then decide the backoff and the hard
+// limit as they would over the whole history.
+func testCreateHistory(t *testing.T, open func() Store) {
+	s := open()
+	_, p := seed(t, s, 1)
+	ps := presetSnap(t, s, T0, p.ID)
+	active := ps.ActiveVersion.ID
+	finishOn := func(at time.Time, st reconcile.BuildStatus, version uuid.UUID) reconcile.Build {
+		t.Helper()
+		builds, err := s.Pass(ctx(t), at, 20, func(reconcile.Snapshot) (reconcile.PassWrite, error) {
+			return reconcile.PassWrite{Creates: []reconcile.CreateSpec{{PresetID: p.ID, TemplateID: p.TemplateID, VersionID: version}}}, nil
+		})
+		if err != nil || len(builds) != 1 {
+			t.Fatalf("pass: %v, %d builds", err, len(builds))
+		}
+		if err := s.FinishBuild(ctx(t), builds[0].ID, st, "", at.Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		return builds[0]
+	}
+	other := uuid.New()
+	finishOn(T0, reconcile.BuildFailed, active)
+	ok := finishOn(T0.Add(time.Minute), reconcile.BuildSucceeded, active)
+	otherOK := finishOn(T0.Add(2*time.Minute), reconcile.BuildSucceeded, other)
+	f1 := finishOn(T0.Add(3*time.Minute), reconcile.BuildFailed, active)
+	f2 := finishOn(T0.Add(4*time.Minute), reconcile.BuildFailed, active)
+	now := T0.Add(5 * time.Minute)
+	ps = presetSnap(t, s, now, p.ID)
+	var got []uuid.UUID
+	for _, c := range ps.Creates {
+		got = append(got, c.BuildID)
+	}
+	want := []uuid.UUID{f2.ID, f1.ID, otherOK.ID, ok.ID}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("create history = %v, want %v (newest first, back to the latest success on the active version)", got, want)
+	}
+	if plan := reconcile.CalculateActions(ps, now, reconcile.DefaultPolicy()); plan.ConsecutiveFailures != 2 {
+		t.Fatalf("consecutive failures = %d, want 2", plan.ConsecutiveFailures)
+	}
+	// Without any success on the active version, the whole (bounded)
+	// history counts.
+	if _, err := s.ImportTemplate(ctx(t), reconcile.TemplateImport{Name: "tpl", Organization: "acme", Version: "v2", Now: now,
+		Presets: []reconcile.PresetSpec{{Name: "small", DesiredInstances: 1, TTL: 24 * time.Hour}}}); err != nil {
+		t.Fatal(err)
+	}
+	ps = presetSnap(t, s, now, p.ID)
+	if len(ps.Creates) != 5 {
+		t.Fatalf("create history without a success on the active version: %d creates, want all 5", len(ps.Creates))
 	}
 }

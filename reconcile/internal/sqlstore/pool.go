@@ -1,10 +1,13 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/claimdrift/claimdrift/reconcile"
@@ -86,7 +89,7 @@ func (s *Store) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// snapshot reads every pool with six queries, whatever the number of presets.
+// snapshot reads every pool with five queries, whatever the number of presets.
 func (s *Store) snapshot(ctx context.Context, q querier, now time.Time, limit int) (reconcile.Snapshot, error) {
 	snap := reconcile.Snapshot{Now: now}
 	index := map[uuid.UUID]int{}
@@ -164,66 +167,73 @@ func (s *Store) snapshot(ctx context.Context, q querier, now time.Time, limit in
 		return snap, err
 	}
 
-	// 3. Ready prebuilds: latest build is a succeeded start.
-	rows, err = q.QueryContext(ctx, s.q(`SELECT w.preset_id, w.id, w.name, b.id, b.template_version_id, w.created_at
-		FROM workspaces w JOIN builds b ON b.workspace_id = w.id
+	// 3. Prebuild workspaces whose latest build is a succeeded start
+	// (ready) or a failed delete (to delete again), from the latest build
+	// the workspaces carry (see insertBuild and FinishBuild).
+	rows, err = q.QueryContext(ctx, s.q(`SELECT w.preset_id, w.id, w.name, w.created_at, w.latest_build_id, w.latest_build_version_id, w.latest_build_transition, w.latest_build_completed_at
+		FROM workspaces w
 		WHERE w.owner = ? AND w.deleted_at = 0 AND w.preset_id <> ''
-		  AND b.number = (SELECT MAX(b2.number) FROM builds b2 WHERE b2.workspace_id = w.id)
-		  AND b.transition = 'start' AND b.status = 'succeeded'
-		ORDER BY w.created_at, w.id`), reconcile.PrebuildsOwner)
+		  AND ((w.latest_build_transition = 'start' AND w.latest_build_outcome = 'succeeded') OR (w.latest_build_transition = 'delete' AND w.latest_build_outcome = 'failed'))`), reconcile.PrebuildsOwner)
 	if err != nil {
 		return snap, fmt.Errorf("snapshot prebuilds: %w", err)
 	}
+	var lastPreset string
+	var ps *reconcile.PresetSnapshot
 	for rows.Next() {
-		var pid, wid, bid, vid string
-		var pb reconcile.Prebuild
-		var created int64
-		if err := rows.Scan(&pid, &wid, &pb.Name, &bid, &vid, &created); err != nil {
+		var pid, wid, name, bid, vid, tr string
+		var created, completed int64
+		if err := rows.Scan(&pid, &wid, &name, &created, &bid, &vid, &tr, &completed); err != nil {
 			rows.Close()
 			return snap, err
 		}
-		pb.WorkspaceID, pb.BuildID, pb.VersionID, pb.CreatedAt = parseID(wid), parseID(bid), parseID(vid), fromUS(created)
-		if ps := at(pid); ps != nil {
-			ps.Prebuilds = append(ps.Prebuilds, pb)
+		if pid != lastPreset || ps == nil {
+			ps, lastPreset = at(pid), pid
 		}
+		if ps == nil {
+			continue
+		}
+		if tr == string(reconcile.TransitionDelete) {
+			ps.FailedDeletes = append(ps.FailedDeletes, reconcile.FailedDelete{WorkspaceID: parseID(wid), VersionID: parseID(vid), FailedAt: fromUS(completed)})
+			continue
+		}
+		ps.Prebuilds = append(ps.Prebuilds, reconcile.Prebuild{WorkspaceID: parseID(wid), Name: name, BuildID: parseID(bid), VersionID: parseID(vid), CreatedAt: fromUS(created)})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return snap, err
 	}
-
-	// 3b. Prebuild workspaces whose last build is a failed delete.
-	rows, err = q.QueryContext(ctx, s.q(`SELECT w.preset_id, w.id, b.template_version_id, b.completed_at
-		FROM workspaces w JOIN builds b ON b.workspace_id = w.id
-		WHERE w.owner = ? AND w.deleted_at = 0 AND w.preset_id <> ''
-		  AND b.number = (SELECT MAX(b2.number) FROM builds b2 WHERE b2.workspace_id = w.id)
-		  AND b.transition = 'delete' AND b.status = 'failed'
-		ORDER BY w.created_at, w.id`), reconcile.PrebuildsOwner)
-	if err != nil {
-		return snap, fmt.Errorf("snapshot failed deletes: %w", err)
-	}
-	for rows.Next() {
-		var pid, wid, vid string
-		var failed int64
-		if err := rows.Scan(&pid, &wid, &vid, &failed); err != nil {
-			rows.Close()
-			return snap, err
-		}
-		if ps := at(pid); ps != nil {
-			ps.FailedDeletes = append(ps.FailedDeletes, reconcile.FailedDelete{WorkspaceID: parseID(wid), VersionID: parseID(vid), FailedAt: fromUS(failed)})
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return snap, err
+	// Oldest first within each preset: sorting a few workspaces per preset
+	// here costs less than sorting all of them in the database.
+	for i := range snap.Presets {
+		ps := &snap.Presets[i]
+		slices.SortFunc(ps.Prebuilds, func(a, b reconcile.Prebuild) int {
+			return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.WorkspaceID.String(), b.WorkspaceID.String()))
+		})
+		slices.SortFunc(ps.FailedDeletes, func(a, b reconcile.FailedDelete) int {
+			return strings.Compare(a.WorkspaceID.String(), b.WorkspaceID.String())
+		})
 	}
 
-	// 4. Recent finished creates per preset.
-	rows, err = q.QueryContext(ctx, s.q(`SELECT preset_id, id, template_version_id, status, completed_at FROM (
-			SELECT b.preset_id, b.id, b.template_version_id, b.status, b.completed_at,
-				ROW_NUMBER() OVER (PARTITION BY b.preset_id ORDER BY b.completed_at DESC, b.id DESC) AS rn
-			FROM builds b WHERE b.stage = 'prebuild' AND b.transition = 'start' AND b.status IN ('succeeded', 'failed')
-		) x WHERE rn <= ? ORDER BY preset_id, completed_at DESC, id DESC`), limit)
+	// 4. Finished creates per preset, newest first, back to the latest
+	// success on the active version: CalculateActions counts consecutive
+	// failures and backs off from that success on and never looks past it,
+	// so the older history (one create per prebuild ever made) is not read.
+	// That success is the newest one (the highest id among those finished
+	// at the same time, the order the list is read in). Each preset costs
+	// a few seeks along builds_creates_ok and builds_creates.
+	rows, err = q.QueryContext(ctx, s.q(`WITH x AS MATERIALIZED (
+			SELECT p.id AS preset_id,
+				(SELECT ok.completed_at FROM builds ok
+				WHERE ok.preset_id = p.id AND ok.stage = 'prebuild' AND ok.transition = 'start' AND ok.status = 'succeeded' AND ok.template_version_id = t.active_version_id
+				ORDER BY ok.completed_at DESC, ok.id DESC LIMIT 1) AS ok_at,
+				(SELECT ok.id FROM builds ok
+				WHERE ok.preset_id = p.id AND ok.stage = 'prebuild' AND ok.transition = 'start' AND ok.status = 'succeeded' AND ok.template_version_id = t.active_version_id
+				ORDER BY ok.completed_at DESC, ok.id DESC LIMIT 1) AS ok_id
+			FROM presets p JOIN templates t ON t.id = p.template_id)
+		SELECT b.preset_id, b.id, b.template_version_id, b.status, b.completed_at
+		FROM x JOIN builds b ON b.preset_id = x.preset_id AND b.stage = 'prebuild' AND b.transition = 'start' AND b.completed_at >= COALESCE(x.ok_at, 0)
+		WHERE b.status IN ('succeeded', 'failed') AND (x.ok_id IS NULL OR b.completed_at > x.ok_at OR b.id >= x.ok_id)
+		ORDER BY b.preset_id, b.completed_at DESC, b.id DESC`))
 	if err != nil {
 		return snap, fmt.Errorf("snapshot create history: %w", err)
 	}
@@ -234,7 +244,7 @@ func (s *Store) snapshot(ctx context.Context, q querier, now time.Time, limit in
 			rows.Close()
 			return snap, err
 		}
-		if ps := at(pid); ps != nil {
+		if ps := at(pid); ps != nil && len(ps.Creates) < limit {
 			ps.Creates = append(ps.Creates, reconcile.BuildOutcome{BuildID: parseID(bid), VersionID: parseID(vid), Status: reconcile.BuildStatus(st), CompletedAt: fromUS(completed)})
 		}
 	}
@@ -298,23 +308,11 @@ func (s *Store) Pass(ctx context.Context, now time.Time, historyLimit int, plan 
 			}
 			builds = append(builds, b)
 		}
-		for _, c := range w.Creates {
-			wsID := uuid.New()
-			name := c.WorkspaceName
-			if name == "" {
-				name = "prebuild-" + wsID.String()[:8]
-			}
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO workspaces (id, name, owner, template_id, preset_id, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
-				wsID.String(), name, reconcile.PrebuildsOwner, c.TemplateID.String(), c.PresetID.String(), us(now)); err != nil {
-				return fmt.Errorf("insert prebuild workspace: %w", err)
-			}
-			b, err := s.insertBuild(ctx, tx, reconcile.Build{WorkspaceID: wsID, TemplateVersionID: c.VersionID, PresetID: c.PresetID,
-				Transition: reconcile.TransitionStart, Status: reconcile.BuildPending, Stage: reconcile.StagePrebuild, Initiator: reconcile.PrebuildsOwner, CreatedAt: now, Lease: w.Lease})
-			if err != nil {
-				return err
-			}
-			builds = append(builds, b)
+		created, err := s.insertCreates(ctx, tx, w.Creates, w.Lease, now)
+		if err != nil {
+			return err
 		}
+		builds = append(builds, created...)
 		for _, id := range w.Cancels {
 			if _, err := tx.ExecContext(ctx, s.q(`UPDATE builds SET status = 'canceled', completed_at = ? WHERE id = ? AND status = 'pending'`), us(now), id.String()); err != nil {
 				return fmt.Errorf("cancel build: %w", err)
@@ -351,27 +349,96 @@ func (s *Store) Pass(ctx context.Context, now time.Time, historyLimit int, plan 
 	return builds, nil
 }
 
-// insertBuild records a build with the workspace's next build number.
+// insertBuild records a build with the workspace's next build number and
+// makes it the workspace's latest build. The workspace's copy of the
+// latest build's outcome is kept in the same transaction here and in
+// FinishBuild, the only writes that record a build succeeded or failed.
 func (s *Store) insertBuild(ctx context.Context, q querier, b reconcile.Build) (reconcile.Build, error) {
 	if b.ID == uuid.Nil {
 		b.ID = uuid.New()
 	}
-	if err := q.QueryRowContext(ctx, s.q(`SELECT COALESCE(MAX(number), 0) + 1 FROM builds WHERE workspace_id = ?`), b.WorkspaceID.String()).Scan(&b.Number); err != nil {
+	// One row even when the workspace is unknown (number 1, no name).
+	if err := q.QueryRowContext(ctx, s.q(`SELECT COALESCE((SELECT MAX(number) FROM builds WHERE workspace_id = ?), 0) + 1,
+			COALESCE((SELECT name FROM workspaces WHERE id = ?), '')`), b.WorkspaceID.String(), b.WorkspaceID.String()).Scan(&b.Number, &b.WorkspaceName); err != nil {
 		return b, fmt.Errorf("next build number: %w", err)
 	}
 	b.Process.Host = b.Lease.Host
-	_, err := q.ExecContext(ctx, s.q(`INSERT INTO builds (id, workspace_id, number, template_version_id, preset_id, transition, status, stage, initiator, log, created_at, started_at, completed_at,
-			lease_owner, lease_until, host)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		b.ID.String(), b.WorkspaceID.String(), b.Number, idText(b.TemplateVersionID), idText(b.PresetID), string(b.Transition), string(b.Status), string(b.Stage),
-		b.Initiator, b.Log, us(b.CreatedAt), us(b.StartedAt), us(b.CompletedAt), b.Lease.Owner, us(b.Lease.Until), b.Lease.Host)
+	_, err := q.ExecContext(ctx, s.q(`INSERT INTO builds (`+buildInsertCols+`) VALUES `+buildInsertTuple), buildInsertArgs(b)...)
 	if err != nil {
 		return b, fmt.Errorf("insert build: %w", err)
 	}
-	if err := q.QueryRowContext(ctx, s.q(`SELECT name FROM workspaces WHERE id = ?`), b.WorkspaceID.String()).Scan(&b.WorkspaceName); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return b, fmt.Errorf("workspace of build: %w", err)
+	if _, err := q.ExecContext(ctx, s.q(`UPDATE workspaces SET latest_build_id = ?, latest_build_transition = ?, latest_build_version_id = ?, latest_build_outcome = ?, latest_build_completed_at = ?
+			WHERE id = ?`), b.ID.String(), string(b.Transition), idText(b.TemplateVersionID), outcome(b.Status), outcomeAt(b.Status, b.CompletedAt), b.WorkspaceID.String()); err != nil {
+		return b, fmt.Errorf("point workspace at its latest build: %w", err)
 	}
 	return b, nil
+}
+
+const (
+	buildInsertCols = `id, workspace_id, number, template_version_id, preset_id, transition, status, stage, initiator, log, created_at, started_at, completed_at,
+			lease_owner, lease_until, host`
+	buildInsertTuple = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	// insertBatch is how many rows one multi-row INSERT of a pass writes
+	// (16 columns each: far below either database's parameter limit).
+	insertBatch = 200
+)
+
+func buildInsertArgs(b reconcile.Build) []any {
+	return []any{b.ID.String(), b.WorkspaceID.String(), b.Number, idText(b.TemplateVersionID), idText(b.PresetID), string(b.Transition), string(b.Status), string(b.Stage),
+		b.Initiator, b.Log, us(b.CreatedAt), us(b.StartedAt), us(b.CompletedAt), b.Lease.Owner, us(b.Lease.Until), b.Lease.Host}
+}
+
+// insertCreates records a pass's creates: a new prebuild workspace and
+// its first build for each, pointing at each other, with multi-row
+// inserts (a first pass over 10,000 presets records 100,000 of them).
+func (s *Store) insertCreates(ctx context.Context, q querier, creates []reconcile.CreateSpec, lease reconcile.Lease, now time.Time) ([]reconcile.Build, error) {
+	out := make([]reconcile.Build, 0, len(creates))
+	for start := 0; start < len(creates); start += insertBatch {
+		batch := creates[start:min(start+insertBatch, len(creates))]
+		wsArgs := make([]any, 0, 9*len(batch))
+		buildArgs := make([]any, 0, 16*len(batch))
+		for _, c := range batch {
+			wsID := uuid.New()
+			name := c.WorkspaceName
+			if name == "" {
+				name = "prebuild-" + wsID.String()[:8]
+			}
+			b := reconcile.Build{ID: uuid.New(), WorkspaceID: wsID, WorkspaceName: name, Number: 1, TemplateVersionID: c.VersionID, PresetID: c.PresetID,
+				Transition: reconcile.TransitionStart, Status: reconcile.BuildPending, Stage: reconcile.StagePrebuild, Initiator: reconcile.PrebuildsOwner, CreatedAt: now, Lease: lease}
+			b.Process.Host = lease.Host
+			wsArgs = append(wsArgs, wsID.String(), name, reconcile.PrebuildsOwner, c.TemplateID.String(), c.PresetID.String(), us(now), b.ID.String(), string(b.Transition), idText(b.TemplateVersionID))
+			buildArgs = append(buildArgs, buildInsertArgs(b)...)
+			out = append(out, b)
+		}
+		if _, err := q.ExecContext(ctx, s.q(`INSERT INTO workspaces (id, name, owner, template_id, preset_id, created_at, latest_build_id, latest_build_transition, latest_build_version_id) VALUES `+
+			repeatTuple(`(?, ?, ?, ?, ?, ?, ?, ?, ?)`, len(batch))), wsArgs...); err != nil {
+			return nil, fmt.Errorf("insert prebuild workspaces: %w", err)
+		}
+		if _, err := q.ExecContext(ctx, s.q(`INSERT INTO builds (`+buildInsertCols+`) VALUES `+repeatTuple(buildInsertTuple, len(batch))), buildArgs...); err != nil {
+			return nil, fmt.Errorf("insert builds: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// outcome is what a workspace records of its latest build's status: only
+// the final outcomes a snapshot looks for.
+func outcome(st reconcile.BuildStatus) string {
+	if st == reconcile.BuildSucceeded || st == reconcile.BuildFailed {
+		return string(st)
+	}
+	return ""
+}
+
+func outcomeAt(st reconcile.BuildStatus, at time.Time) int64 {
+	if outcome(st) == "" {
+		return 0
+	}
+	return us(at)
+}
+
+func repeatTuple(tuple string, n int) string {
+	return strings.TrimSuffix(strings.Repeat(tuple+", ", n), ", ")
 }
 
 // StartBuild implements reconcile.Store.
@@ -400,6 +467,10 @@ func (s *Store) FinishBuild(ctx context.Context, buildID uuid.UUID, status recon
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE builds SET status = ?, log = ?, completed_at = ?, started_at = CASE WHEN started_at = 0 THEN ? ELSE started_at END WHERE id = ?`),
 			string(status), log, us(now), us(now), buildID.String()); err != nil {
 			return fmt.Errorf("finish build: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE workspaces SET latest_build_outcome = ?, latest_build_completed_at = ? WHERE id = ? AND latest_build_id = ?`),
+			outcome(status), outcomeAt(status, now), wid, buildID.String()); err != nil {
+			return fmt.Errorf("record the workspace's latest build: %w", err)
 		}
 		if status == reconcile.BuildSucceeded && reconcile.Transition(tr) == reconcile.TransitionDelete {
 			if _, err := tx.ExecContext(ctx, s.q(`UPDATE workspaces SET deleted_at = ? WHERE id = ?`), us(now), wid); err != nil {

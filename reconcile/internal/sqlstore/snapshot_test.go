@@ -94,7 +94,7 @@ func TestSnapshotQueryCount(t *testing.T) {
 	if n1 != 1 || n2 != 26 {
 		t.Fatalf("presets in snapshots: %d, %d", n1, n2)
 	}
-	if small != large || small != 6 {
-		t.Fatalf("snapshot of 1 preset took %d queries, of 26 presets %d; want 6 both times", small, large)
+	if small != large || small != 5 {
+		t.Fatalf("snapshot of 1 preset took %d queries, of 26 presets %d; want 5 both times", small, large)
 	}
 }
