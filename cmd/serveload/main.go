@@ -38,6 +38,7 @@ import (
 	"github.com/claimdrift/claimdrift/reconcile/api"
 	"github.com/claimdrift/claimdrift/reconcile/postgres"
 	"github.com/claimdrift/claimdrift/reconcile/sqlite"
+	"github.com/claimdrift/claimdrift/reconcile/storetest/benchseed"
 )
 
 type store interface {
@@ -95,7 +96,7 @@ func main() {
 		hotExtra = 3000 * int(duration.Seconds()+1) / hot
 	}
 	seedStart := time.Now()
-	ids, err := seed(ctx, s, *backend, *presets, per, hot, hotExtra)
+	ids, err := benchseed.Pools(ctx, s.DB(), benchseed.Options{Numbered: *backend == "postgres", Presets: *presets, PerPreset: per, Ready: true, Hot: hot, Extra: hotExtra})
 	if err != nil {
 		log.Fatalf("seed: %v", err)
 	}
@@ -270,95 +271,4 @@ func open(ctx context.Context, backend, dsn string) (store, func(), error) {
 		}, nil
 	}
 	return nil, nil, fmt.Errorf("-store %q: want sqlite or postgres", backend)
-}
-
-// seed writes one template with presets of desired size per, each with
-// per ready prebuilds, and extra more on the first hot presets. It
-// returns the preset ids. Rows are written with multi-row inserts.
-func seed(ctx context.Context, s store, backend string, presets, per, hot, extra int) ([]uuid.UUID, error) {
-	now := time.Now().Add(-time.Hour).UnixMicro()
-	tid, vid := uuid.NewString(), uuid.NewString()
-	db := s.DB()
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, ph(backend, `INSERT INTO templates (id, name, organization, active_version_id, created_at) VALUES (?, 'load', 'bench', ?, ?)`), tid, vid, now); err != nil {
-		return nil, err
-	}
-	if _, err := tx.ExecContext(ctx, ph(backend, `INSERT INTO template_versions (id, template_id, name, deprecated, created_at) VALUES (?, ?, 'v1', 0, ?)`), vid, tid, now); err != nil {
-		return nil, err
-	}
-	ids := make([]uuid.UUID, presets)
-	var presetRows, wsRows, buildRows [][]any
-	for i := range presets {
-		ids[i] = uuid.New()
-		presetRows = append(presetRows, []any{ids[i].String(), tid, fmt.Sprintf("p%05d", i), per, now})
-		n := per
-		if i < hot {
-			n += extra
-		}
-		for range n {
-			ws, b := uuid.NewString(), uuid.NewString()
-			wsRows = append(wsRows, []any{ws, "prebuild-" + ws[:8], reconcile.PrebuildsOwner, tid, ids[i].String(), now, b, "start", vid, "succeeded", now})
-			buildRows = append(buildRows, []any{b, ws, vid, ids[i].String(), now, now, now})
-		}
-	}
-	if err := insertRows(ctx, tx, backend, `INSERT INTO presets (id, template_id, name, desired_instances, created_at) VALUES `, 5, presetRows); err != nil {
-		return nil, err
-	}
-	if err := insertRows(ctx, tx, backend, `INSERT INTO workspaces (id, name, owner, template_id, preset_id, created_at, latest_build_id, latest_build_transition, latest_build_version_id, latest_build_outcome, latest_build_completed_at) VALUES `, 11, wsRows); err != nil {
-		return nil, err
-	}
-	if err := insertRows(ctx, tx, backend, `INSERT INTO builds (id, workspace_id, number, template_version_id, preset_id, transition, status, stage, initiator, created_at, started_at, completed_at) VALUES `,
-		7, buildRows, "(?, ?, 1, ?, ?, 'start', 'succeeded', 'prebuild', 'prebuilds', ?, ?, ?)"); err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, err
-	}
-	if backend == "postgres" {
-		_, err = db.ExecContext(ctx, "ANALYZE")
-	}
-	return ids, err
-}
-
-func insertRows(ctx context.Context, tx *sql.Tx, backend, prefix string, cols int, rows [][]any, tuple ...string) error {
-	t := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
-	if len(tuple) > 0 {
-		t = tuple[0]
-	}
-	const batch = 500
-	for start := 0; start < len(rows); start += batch {
-		end := min(start+batch, len(rows))
-		var args []any
-		tuples := make([]string, 0, end-start)
-		for _, r := range rows[start:end] {
-			tuples = append(tuples, t)
-			args = append(args, r...)
-		}
-		if _, err := tx.ExecContext(ctx, ph(backend, prefix+strings.Join(tuples, ", ")), args...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// ph numbers ? placeholders for PostgreSQL.
-func ph(backend, q string) string {
-	if backend != "postgres" {
-		return q
-	}
-	var b strings.Builder
-	n := 0
-	for _, c := range q {
-		if c == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }
