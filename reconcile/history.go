@@ -116,7 +116,7 @@ type ObservedReplacement struct {
 	PathsAsGiven map[string]bool
 	Now          time.Time
 	// Notify returns the messages to queue for a new record.
-	Notify func(BuildContext) ([]notify.Message, error)
+	Notify func(ctx context.Context, bc BuildContext) ([]notify.Message, error)
 }
 
 // ObservedResult is what recording an ObservedReplacement did.

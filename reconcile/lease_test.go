@@ -471,7 +471,7 @@ func TestPoolRecipientLookupFailureRetried(t *testing.T) {
 	down := true
 	pol := reconcile.DefaultPolicy()
 	pol.HardLimit, pol.BackoffInterval = 1, 0
-	p := reconcile.NewPool(s, e.exec, reconcile.Options{Policy: pol, Now: e.clock.Now, Recipients: func(reconcile.BuildContext) ([]string, error) {
+	p := reconcile.NewPool(s, e.exec, reconcile.Options{Policy: pol, Now: e.clock.Now, Recipients: func(context.Context, reconcile.BuildContext) ([]string, error) {
 		if down {
 			return nil, errors.New("read recipients: connection refused")
 		}

@@ -42,7 +42,7 @@ type Options struct {
 	// transport). Default: one default recipient. An error (the
 	// recipients cannot be read now) fails the write that needed them,
 	// which is retried: a notification is never routed on a guess.
-	Recipients func(BuildContext) ([]string, error)
+	Recipients func(ctx context.Context, bc BuildContext) ([]string, error)
 	// Lease is how long a build this pool records stays its own without a
 	// renewal (default DefaultLease); it renews every third of it.
 	Lease time.Duration
@@ -88,7 +88,7 @@ func NewPool(store Store, exec Executor, opts Options) *Pool {
 		opts.AnalyzePlan = analyzeFile
 	}
 	if opts.Recipients == nil {
-		opts.Recipients = func(BuildContext) ([]string, error) { return []string{""}, nil }
+		opts.Recipients = func(context.Context, BuildContext) ([]string, error) { return []string{""}, nil }
 	}
 	if opts.Lease <= 0 {
 		opts.Lease = DefaultLease
@@ -157,7 +157,7 @@ type PassReport struct {
 // planPass turns a snapshot into the pass's writes: every preset's actions
 // (deletes first, creates limited by MaxBuilds), status changes and their
 // notifications.
-func (p *Pool) planPass(snap Snapshot, now time.Time, rep *PassReport) (PassWrite, error) {
+func (p *Pool) planPass(ctx context.Context, snap Snapshot, now time.Time, rep *PassReport) (PassWrite, error) {
 	w := PassWrite{Lease: p.lease(now)}
 	var deletes, creates []Action
 	for _, b := range snap.StaleClaims {
@@ -189,7 +189,7 @@ func (p *Pool) planPass(snap Snapshot, now time.Time, rep *PassReport) (PassWrit
 			if kind, ok := statusKinds[plan.Status]; ok {
 				n := notify.Notification{Kind: kind, CreatedAt: now, Organization: ps.Template.Organization, TemplateID: ps.Template.ID, Template: ps.Template.Name,
 					VersionID: ps.ActiveVersion.ID, Version: ps.ActiveVersion.Name, PresetID: ps.Preset.ID, Preset: ps.Preset.Name, Reason: plan.StatusReason}
-				recips, err := p.opts.Recipients(BuildContext{Organization: n.Organization, TemplateID: n.TemplateID, Template: n.Template, VersionID: n.VersionID, Version: n.Version, PresetID: n.PresetID, Preset: n.Preset})
+				recips, err := p.opts.Recipients(ctx, BuildContext{Organization: n.Organization, TemplateID: n.TemplateID, Template: n.Template, VersionID: n.VersionID, Version: n.Version, PresetID: n.PresetID, Preset: n.Preset})
 				if err != nil {
 					return w, fmt.Errorf("recipients of preset %s: %w", ps.Preset.Name, err)
 				}
@@ -253,7 +253,7 @@ func (p *Pool) Plan(ctx context.Context) (PassReport, error) {
 	if err != nil {
 		return rep, fmt.Errorf("read pool: %w", err)
 	}
-	_, err = p.planPass(snap, now, &rep)
+	_, err = p.planPass(ctx, snap, now, &rep)
 	return rep, err
 }
 
@@ -283,7 +283,7 @@ func (p *Pool) ReconcileOnce(ctx context.Context) (PassReport, error) {
 				prebuilds[pb.WorkspaceID] = pb
 			}
 		}
-		w, err := p.planPass(snap, now, &rep)
+		w, err := p.planPass(ctx, snap, now, &rep)
 		stale = map[uuid.UUID]ProcessInfo{}
 		for _, to := range w.Takeovers {
 			stale[to.WorkspaceID] = to.Process
@@ -674,8 +674,8 @@ func (p *Pool) Track(ctx context.Context, req TrackRequest) (TrackResult, error)
 
 // claimNotify returns the notifications a claim build's replacements
 // queue for the template's admins.
-func (p *Pool) claimNotify(now time.Time, reps []analyzer.Replacement) func(BuildContext) ([]notify.Message, error) {
-	return func(bc BuildContext) ([]notify.Message, error) {
+func (p *Pool) claimNotify(now time.Time, reps []analyzer.Replacement) func(context.Context, BuildContext) ([]notify.Message, error) {
+	return func(ctx context.Context, bc BuildContext) ([]notify.Message, error) {
 		if bc.Stage != StageClaim {
 			// Only claims are news: a prebuild or a user's later build
 			// replacing resources is what Terraform is for.
@@ -688,7 +688,7 @@ func (p *Pool) claimNotify(now time.Time, reps []analyzer.Replacement) func(Buil
 		n := notify.Notification{Kind: notify.KindResourceReplaced, CreatedAt: now, Organization: bc.Organization,
 			TemplateID: bc.TemplateID, Template: bc.Template, VersionID: bc.VersionID, Version: bc.Version, PresetID: bc.PresetID, Preset: bc.Preset,
 			WorkspaceID: bc.WorkspaceID, Workspace: bc.WorkspaceName, Claimant: claimant, BuildID: bc.BuildID, Replacements: notify.ResourcesFrom(reps)}
-		recips, err := p.opts.Recipients(bc)
+		recips, err := p.opts.Recipients(ctx, bc)
 		if err != nil {
 			return nil, fmt.Errorf("notification recipients: %w", err)
 		}

@@ -218,7 +218,7 @@ type TrackRequest struct {
 	// Notify returns the messages to queue when the build is tracked for
 	// the first time with at least one replacement; an error aborts the
 	// whole record (nothing is tracked, so a retry notifies).
-	Notify func(BuildContext) ([]notify.Message, error)
+	Notify func(ctx context.Context, bc BuildContext) ([]notify.Message, error)
 }
 
 // TrackResult is what TrackReplacements did.

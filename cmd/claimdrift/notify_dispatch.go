@@ -120,17 +120,13 @@ func (o *dispatchOptions) newDispatcher(ps poolStore, log *slog.Logger) (*notify
 // notifyRecipients is the reconcile.Options.Recipients of long-running
 // and tracking commands: the template's recipients, else its
 // organization's, else the defaults, else the log with a warning.
-func notifyRecipients(ctx context.Context, s poolStore, log *slog.Logger) func(reconcile.BuildContext) ([]string, error) {
+func notifyRecipients(s poolStore, log *slog.Logger) func(context.Context, reconcile.BuildContext) ([]string, error) {
 	lister, ok := s.(notify.RecipientLister)
 	if !ok {
 		return nil
 	}
 	resolver := notify.NewResolver(lister, log)
-	// A lookup finishes even during a shutdown: it belongs to a write
-	// (a track, a claim) that is being finished, not to new work. The
-	// store's statement timeout bounds it.
-	ctx = context.WithoutCancel(ctx)
-	return func(bc reconcile.BuildContext) ([]string, error) {
+	return func(ctx context.Context, bc reconcile.BuildContext) ([]string, error) {
 		return resolver.Keys(ctx, notify.RecipientTarget{TemplateID: bc.TemplateID, Template: bc.Template, Organization: bc.Organization})
 	}
 }

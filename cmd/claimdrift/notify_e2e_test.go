@@ -130,7 +130,7 @@ func testNotifyEndToEnd(t *testing.T, db string) {
 	}
 	var trackLog bytes.Buffer
 	s = openTestStore(t, db)
-	pool := reconcile.NewPool(s, nil, reconcile.Options{Recipients: notifyRecipients(context.Background(), s, slog.New(slog.NewTextHandler(&trackLog, nil)))})
+	pool := reconcile.NewPool(s, nil, reconcile.Options{Recipients: notifyRecipients(s, slog.New(slog.NewTextHandler(&trackLog, nil)))})
 	tr, err := pool.Track(context.Background(), reconcile.TrackRequest{WorkspaceID: uuid.New(), BuildID: uuid.New(), PresetID: imp.Presets[0].ID, Claimant: "alice", Replacements: rep.Replacements})
 	s.Close()
 	if err != nil {

@@ -60,7 +60,7 @@ func runClaim(ctx context.Context, o *claimOptions, io ioStreams, g *globalOptio
 			return err
 		}
 		log := logger(io)
-		pool := reconcile.NewPool(s, x, reconcile.Options{Logger: log, AnalyzePlan: o.exec.analyzePlan(io), Recipients: notifyRecipients(ctx, s, log), RecordRetry: o.exec.recordRetry})
+		pool := reconcile.NewPool(s, x, reconcile.Options{Logger: log, AnalyzePlan: o.exec.analyzePlan(io), Recipients: notifyRecipients(s, log), RecordRetry: o.exec.recordRetry})
 		res, err := pool.Claim(ctx, o.user, o.name, pi.Preset.ID)
 		if errors.Is(err, reconcile.ErrNoClaimablePrebuilds) {
 			return fmt.Errorf("preset %s of template %s has no ready prebuild to claim (see `claimdrift status`)", pi.Preset.Name, pi.Template.Name)
@@ -145,7 +145,7 @@ func runTrack(ctx context.Context, o *trackOptions, io ioStreams, g *globalOptio
 			}
 			req.PresetID = pi.Preset.ID
 		}
-		res, err := reconcile.NewPool(s, nil, reconcile.Options{Recipients: notifyRecipients(ctx, s, logger(io))}).Track(ctx, req)
+		res, err := reconcile.NewPool(s, nil, reconcile.Options{Recipients: notifyRecipients(s, logger(io))}).Track(ctx, req)
 		if err != nil {
 			return err
 		}

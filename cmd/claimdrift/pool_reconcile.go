@@ -168,7 +168,7 @@ func runReconcile(ctx context.Context, o *reconcileOptions, io ioStreams, g *glo
 	log := logger(io)
 	return withStore(ctx, io, g, func(s poolStore) error {
 		pool := reconcile.NewPool(s, x, reconcile.Options{Policy: pol, MaxBuilds: o.maxBuilds, Parallelism: o.parallel, Logger: log, AnalyzePlan: o.exec.analyzePlan(io),
-			Recipients: notifyRecipients(ctx, s, log), Lease: o.policy.lease, StopTimeout: o.stopTimeout, RecordRetry: o.exec.recordRetry})
+			Recipients: notifyRecipients(s, log), Lease: o.policy.lease, StopTimeout: o.stopTimeout, RecordRetry: o.exec.recordRetry})
 		if o.dryRun {
 			rep, err := pool.Plan(ctx)
 			if err != nil {

@@ -141,7 +141,7 @@ func testSecretsAtRest(t *testing.T, db string) {
 		t.Fatal(err)
 	}
 	s = openTestStore(t, db)
-	pool := reconcile.NewPool(s, nil, reconcile.Options{Recipients: notifyRecipients(context.Background(), s, nil)})
+	pool := reconcile.NewPool(s, nil, reconcile.Options{Recipients: notifyRecipients(s, nil)})
 	tr, err := pool.Track(context.Background(), reconcile.TrackRequest{WorkspaceID: uuid.New(), BuildID: uuid.New(), PresetID: imp.Presets[0].ID, Claimant: "alice", Replacements: rep.Replacements})
 	s.Close()
 	if err != nil || tr.Queued != 2 {

@@ -94,7 +94,7 @@ func runServe(ctx context.Context, o *serveOptions, io ioStreams, g *globalOptio
 			return fmt.Errorf("store %T cannot serve the API", s)
 		}
 		pool := reconcile.NewPool(s, x, reconcile.Options{Policy: pol, MaxBuilds: o.loop.maxBuilds, Parallelism: o.loop.parallel, Logger: lg,
-			AnalyzePlan: o.loop.exec.analyzePlan(io), Recipients: notifyRecipients(ctx, s, lg),
+			AnalyzePlan: o.loop.exec.analyzePlan(io), Recipients: notifyRecipients(s, lg),
 			Lease: o.loop.policy.lease, StopTimeout: o.loop.stopTimeout, RecordRetry: o.loop.exec.recordRetry})
 		srv, err := api.New(as, pool, api.Options{MaxPlanBytes: o.maxPlanBytes, MetricsTokenRequired: o.metricsTokenRequired,
 			Policy: pol, Logger: lg})

@@ -126,7 +126,7 @@ func testRecipientFanOut(t *testing.T, open func() NotifyStore) {
 	s := open()
 	res, p := seed(t, s, 0)
 	resolver := notify.NewResolver(s, nil)
-	pool := reconcile.NewPool(s, nil, reconcile.Options{Now: func() time.Time { return T0 }, Recipients: func(bc reconcile.BuildContext) ([]string, error) {
+	pool := reconcile.NewPool(s, nil, reconcile.Options{Now: func() time.Time { return T0 }, Recipients: func(_ context.Context, bc reconcile.BuildContext) ([]string, error) {
 		return resolver.Keys(context.Background(), notify.RecipientTarget{TemplateID: bc.TemplateID, Template: bc.Template, Organization: bc.Organization})
 	}})
 	track := func() reconcile.TrackResult {

@@ -572,8 +572,8 @@ func sampleReplacements() []analyzer.Replacement {
 	}
 }
 
-func notifyFor(reps []analyzer.Replacement) func(reconcile.BuildContext) ([]notify.Message, error) {
-	return func(bc reconcile.BuildContext) ([]notify.Message, error) {
+func notifyFor(reps []analyzer.Replacement) func(context.Context, reconcile.BuildContext) ([]notify.Message, error) {
+	return func(_ context.Context, bc reconcile.BuildContext) ([]notify.Message, error) {
 		n := notify.Notification{Kind: notify.KindResourceReplaced, CreatedAt: T0, Organization: bc.Organization, Template: bc.Template, Version: bc.Version,
 			Preset: bc.Preset, WorkspaceID: bc.WorkspaceID, Workspace: bc.WorkspaceName, Claimant: bc.Owner, BuildID: bc.BuildID, Replacements: notify.ResourcesFrom(reps)}
 		return []notify.Message{notify.NewMessage(n, "")}, nil
