@@ -98,6 +98,10 @@ func BuildEnv(env []string) []string {
 // the reconciler died), kills the whole group.
 const supervise = `trap 'trap - TERM; kill -KILL 0' TERM; sh -c "$1" & wait $!`
 
+// RunsClaims implements ClaimRunner: a claim runs a command only when
+// ClaimCmd is set.
+func (e *ExecExecutor) RunsClaims() bool { return e.opts.ClaimCmd != "" }
+
 // Run implements Executor.
 func (e *ExecExecutor) Run(ctx context.Context, job Job) (JobResult, error) {
 	var command string
@@ -109,7 +113,7 @@ func (e *ExecExecutor) Run(ctx context.Context, job Job) (JobResult, error) {
 	case JobClaim:
 		command = e.opts.ClaimCmd
 		if command == "" {
-			return JobResult{Log: "no claim command configured\n"}, nil
+			return JobResult{Log: noClaimCommandLog}, nil
 		}
 	default:
 		return JobResult{}, fmt.Errorf("unknown job kind %q", job.Kind)

@@ -518,11 +518,21 @@ type ClaimResult struct {
 // with the path of the kept plan and the command that records it.
 func (p *Pool) Claim(ctx context.Context, user, name string, presetID uuid.UUID) (ClaimResult, error) {
 	now := p.opts.Now()
-	c, err := p.store.Claim(ctx, ClaimRequest{PresetID: presetID, User: user, Name: name, Now: now, Lease: p.lease(now)})
+	req := ClaimRequest{PresetID: presetID, User: user, Name: name, Now: now, Lease: p.lease(now)}
+	if !p.runsClaims() {
+		req.Finished, req.FinishedLog = true, noClaimCommandLog
+	}
+	c, err := p.store.Claim(ctx, req)
 	if err != nil {
 		return ClaimResult{}, err
 	}
 	res := ClaimResult{Claimed: c, BuildStatus: BuildSucceeded}
+	if req.Finished {
+		// Nothing to run: the claim build was recorded succeeded with the
+		// hand-over, in one transaction.
+		res.Log = req.FinishedLog
+		return res, nil
+	}
 	hb := p.startHeartbeat(ctx)
 	defer hb.close()
 	if err := p.store.StartBuild(ctx, c.Build.ID, p.opts.Now()); err != nil {
@@ -634,6 +644,27 @@ func (p *Pool) claimJob(ctx context.Context, c Claimed, user string) (Job, error
 		}
 	}
 	return job, nil
+}
+
+// noClaimCommandLog is the log of a claim build that ran no command.
+const noClaimCommandLog = "no claim command configured\n"
+
+// ClaimRunner is implemented by executors that may run nothing for a
+// claim; RunsClaims reports whether they run a command for one.
+type ClaimRunner interface {
+	RunsClaims() bool
+}
+
+// runsClaims reports whether a claim runs a command: not without an
+// executor, nor with one that says it runs none.
+func (p *Pool) runsClaims() bool {
+	if p.exec == nil {
+		return false
+	}
+	if cr, ok := p.exec.(ClaimRunner); ok {
+		return cr.RunsClaims()
+	}
+	return true
 }
 
 // claimPresets reads the claimed preset by id when the store can (a claim

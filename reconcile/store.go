@@ -177,6 +177,11 @@ type ClaimRequest struct {
 	Now  time.Time
 	// Lease is given to the claim build.
 	Lease Lease
+	// Finished records the claim build succeeded at Now in the claim's own
+	// transaction, with FinishedLog as its log: the claim runs no command,
+	// so there is nothing to lease, start or wait for.
+	Finished    bool
+	FinishedLog string
 }
 
 // Claimed is the result of a claim: the workspace now owned by the user

@@ -139,6 +139,9 @@ func openStore(ctx context.Context, io ioStreams, g *globalOptions) (poolStore, 
 	); err != nil {
 		return nil, err
 	}
+	if err := validateCounts(countFlag{name: "db-max-conns", value: g.store.maxConns, min: 0, max: 10000}); err != nil {
+		return nil, err
+	}
 	key, err := g.store.secretKey(io)
 	if err != nil {
 		return nil, err
@@ -148,7 +151,7 @@ func openStore(ctx context.Context, io ioStreams, g *globalOptions) (poolStore, 
 		UseSecretKey(ctx context.Context, key *notify.SecretKey) (int, error)
 	}
 	if kind == storePostgres {
-		s, err = postgres.OpenWith(ctx, dsn, postgres.Options{ConnectTimeout: g.store.connectTimeout, StatementTimeout: g.store.statementTimeout})
+		s, err = postgres.OpenWith(ctx, dsn, postgres.Options{ConnectTimeout: g.store.connectTimeout, StatementTimeout: g.store.statementTimeout, MaxConns: g.store.maxConns})
 	} else {
 		s, err = sqlite.Open(ctx, dsn)
 	}
@@ -172,6 +175,7 @@ func openStore(ctx context.Context, io ioStreams, g *globalOptions) (poolStore, 
 // --db.
 type storeOptions struct {
 	connectTimeout, statementTimeout time.Duration
+	maxConns                         int
 	secretKeyFile                    string
 }
 
@@ -180,6 +184,7 @@ func addStoreFlags(root *cobra.Command, o *storeOptions) {
 	f := root.PersistentFlags()
 	f.DurationVar(&o.connectTimeout, "db-connect-timeout", d.ConnectTimeout, "PostgreSQL: give up connecting after this long (0: no limit)")
 	f.DurationVar(&o.statementTimeout, "db-statement-timeout", d.StatementTimeout, "PostgreSQL: statement_timeout of every statement; a server silent for this long plus 5s is given up on (0: no limit)")
+	f.IntVar(&o.maxConns, "db-max-conns", 0, fmt.Sprintf("PostgreSQL: connections kept open; requests beyond wait their turn (0: the machine's cores, at least 4; %d here)", postgres.DefaultMaxConns()))
 	f.StringVar(&o.secretKeyFile, "secret-key-file", "", "file holding the 32-byte key (hex or base64) that encrypts webhook secrets at rest (default $CLAIMDRIFT_SECRET_KEY_FILE; without one secrets are stored in plain text)")
 }
 

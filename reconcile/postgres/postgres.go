@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -50,6 +51,17 @@ type Options struct {
 	// stopped answering without closing connections, which enforces no
 	// timeout of its own) cannot hang a command.
 	StatementTimeout time.Duration
+	// MaxConns bounds the connections the store keeps open; zero is
+	// DefaultMaxConns. Few connections serve more requests per second
+	// than many: each busy connection is a server process competing for
+	// the same cores, and requests queue in the client instead.
+	MaxConns int
+}
+
+// DefaultMaxConns is the connection limit when Options.MaxConns is zero:
+// the machine's cores, at least 4.
+func DefaultMaxConns() int {
+	return max(4, runtime.NumCPU())
 }
 
 // ReadGrace is how much longer than the statement timeout a read from the
@@ -98,10 +110,14 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*Store, error) {
 		}
 	}
 	db := stdlib.OpenDB(*cfg)
-	db.SetMaxOpenConns(20)
+	conns := o.MaxConns
+	if conns <= 0 {
+		conns = DefaultMaxConns()
+	}
+	db.SetMaxOpenConns(conns)
 	// Keep them open: database/sql's default of 2 idle connections makes
 	// a busy server open a new PostgreSQL connection for most requests.
-	db.SetMaxIdleConns(20)
+	db.SetMaxIdleConns(conns)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open postgres: %w", err)

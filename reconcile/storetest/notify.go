@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +42,7 @@ func RunNotify(t *testing.T, newDB NewNotifyDB) {
 	}{
 		{"Recipients", testRecipients},
 		{"RecipientsResolveAndFanOut", testRecipientFanOut},
+		{"RecipientLookupInsideTheWrite", testRecipientLookupOneConnection},
 		{"ClaimExcludingAndRelease", testClaimExcluding},
 		{"RetryDeadMessage", testRetryDead},
 		{"WebhookExactlyOnceTwoDispatchers", testWebhookExactlyOnce},
@@ -168,6 +170,45 @@ func testRecipientFanOut(t *testing.T, open func() NotifyStore) {
 	}
 	if len(msgs) != 4 || len(keys) != 4 {
 		t.Fatalf("queued %d messages with %d distinct dedup keys, want 4 and 4", len(msgs), len(keys))
+	}
+}
+
+// testRecipientLookupOneConnection tracks replacing claims, and records
+// a replacement Coder reported, with a connection pool of one: the
+// recipient lookup made inside the write must use the write's own
+// transaction, not wait for a second connection that never frees up
+// (with N connections, N such writes at once froze the same way).
+func testRecipientLookupOneConnection(t *testing.T, open func() NotifyStore) {
+	s := open()
+	pooled, ok := s.(interface{ DB() *sql.DB })
+	if !ok {
+		t.Fatalf("%T has no DB() to bound its connection pool", s)
+	}
+	res, p := seed(t, s, 0)
+	if _, err := s.AddRecipient(ctx(t), notify.Recipient{Scope: notify.ScopeTemplate, TemplateID: res.Template.ID, Channel: notify.ChannelEmail, Address: "admin@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	pooled.DB().SetMaxOpenConns(1)
+	resolver := notify.NewResolver(s, nil)
+	pool := reconcile.NewPool(s, nil, reconcile.Options{Now: func() time.Time { return T0 }, Recipients: func(ctx context.Context, bc reconcile.BuildContext) ([]string, error) {
+		return resolver.Keys(ctx, notify.RecipientTarget{TemplateID: bc.TemplateID, Template: bc.Template, Organization: bc.Organization})
+	}})
+	wctx, cancel := context.WithTimeout(ctx(t), 20*time.Second)
+	defer cancel()
+	r, err := pool.Track(wctx, reconcile.TrackRequest{WorkspaceID: uuid.New(), BuildID: uuid.New(), PresetID: p.ID, Claimant: "alice", Replacements: sampleReplacements()})
+	if err != nil {
+		t.Fatalf("track with one connection: %v", err)
+	}
+	if r.Queued != 1 {
+		t.Fatalf("track queued %d messages, want 1 (the template's admin)", r.Queued)
+	}
+	o, err := pool.RecordObserved(wctx, reconcile.ObservedReplacement{MsgID: "m-1", Organization: "acme", Template: "tpl", Version: "v1", Preset: "small",
+		Workspace: "ws", Claimant: "bob", BuildNumber: 2, Replacements: sampleReplacements(), Now: T0})
+	if err != nil {
+		t.Fatalf("record a Coder replacement with one connection: %v", err)
+	}
+	if o.Queued != 1 {
+		t.Fatalf("observed replacement queued %d messages, want 1", o.Queued)
 	}
 }
 

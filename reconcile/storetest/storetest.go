@@ -45,6 +45,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"CancelBuild", testCancelBuild},
 		{"ResumePreset", testResumePreset},
 		{"Claim", testClaim},
+		{"ClaimFinished", testClaimFinished},
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"TwoReconcilersNeverOvercreate", testTwoReconcilers},
 		{"TrackIdempotent", testTrackIdempotent},
@@ -474,6 +475,62 @@ func testClaim(t *testing.T, open func() Store) {
 	}
 	if _, err := s.Claim(ctx(t), reconcile.ClaimRequest{PresetID: uuid.New(), User: "bob", Now: T0}); !errors.Is(err, reconcile.ErrNotFound) {
 		t.Fatalf("claim of unknown preset: %v", err)
+	}
+}
+
+// testClaimFinished claims with Finished (no claim command): the claim
+// build is recorded succeeded in the same write, and only prebuilds whose
+// latest build is a succeeded start are handed out.
+func testClaimFinished(t *testing.T, open func() Store) {
+	s := open()
+	_, p := seed(t, s, 3)
+	builds := fill(t, s, T0, reconcile.BuildSucceeded)
+	now := T0.Add(time.Minute)
+	// One prebuild gets a pending delete: it may not be handed out,
+	// whatever its earlier (succeeded) start was.
+	if _, err := s.Pass(ctx(t), now, 20, func(reconcile.Snapshot) (reconcile.PassWrite, error) {
+		return reconcile.PassWrite{Deletes: []reconcile.DeleteSpec{{WorkspaceID: builds[0].WorkspaceID, PresetID: p.ID, VersionID: builds[0].TemplateVersionID}}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Claim(ctx(t), reconcile.ClaimRequest{PresetID: p.ID, User: "alice", Now: now, Lease: reconcile.Lease{Owner: "r1", Until: now.Add(time.Minute)},
+		Finished: true, FinishedLog: "no claim command\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Workspace.ID == builds[0].WorkspaceID {
+		t.Fatalf("claim handed out the prebuild being deleted")
+	}
+	if c.Build.Status != reconcile.BuildSucceeded || !c.Build.CompletedAt.Equal(now) || !c.Build.StartedAt.Equal(now) || c.Build.Lease.Owner != "" || c.Build.Number != 2 {
+		t.Fatalf("finished claim build = %+v", c.Build)
+	}
+	// Recorded as finished: nothing to start or finish, nothing leased.
+	if err := s.StartBuild(ctx(t), c.Build.ID, now); !errors.Is(err, reconcile.ErrNotFound) {
+		t.Fatalf("start of a finished claim build: %v", err)
+	}
+	if err := s.FinishBuild(ctx(t), c.Build.ID, reconcile.BuildFailed, "", now); !errors.Is(err, reconcile.ErrNotFound) {
+		t.Fatalf("finish of a finished claim build: %v", err)
+	}
+	snap, err := s.Snapshot(ctx(t), now, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range snap.StaleClaims {
+		if b.BuildID == c.Build.ID {
+			t.Fatalf("finished claim build listed as unfinished: %+v", b)
+		}
+	}
+	ps := presetSnap(t, s, now, p.ID)
+	if len(ps.Claims) != 1 || ps.Claims[0].BuildID != c.Build.ID {
+		t.Fatalf("claims after a finished claim: %+v", ps.Claims)
+	}
+	// The last prebuild ready: claimed. Then none is left (the deleted
+	// one stays out).
+	if _, err := s.Claim(ctx(t), reconcile.ClaimRequest{PresetID: p.ID, User: "bob", Now: now, Finished: true}); err != nil {
+		t.Fatalf("second claim: %v", err)
+	}
+	if _, err := s.Claim(ctx(t), reconcile.ClaimRequest{PresetID: p.ID, User: "carol", Now: now, Finished: true}); !errors.Is(err, reconcile.ErrNoClaimablePrebuilds) {
+		t.Fatalf("claim with only a prebuild being deleted left: %v", err)
 	}
 }
 

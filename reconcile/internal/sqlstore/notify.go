@@ -182,9 +182,10 @@ func (s *Store) AddRecipient(ctx context.Context, r notify.Recipient) (notify.Re
 }
 
 // ListRecipients implements notify.RecipientLister: every recipient,
-// ordered by scope, organization, template and address.
+// ordered by scope, organization, template and address. Called from a
+// write's notification callback, it reads in that write's transaction.
 func (s *Store) ListRecipients(ctx context.Context) ([]notify.Recipient, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+recipientCols+recipientFrom+`
+	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT `+recipientCols+recipientFrom+`
 		ORDER BY CASE r.scope WHEN 'template' THEN 0 WHEN 'organization' THEN 1 ELSE 2 END, 5, 4, r.channel, r.address, r.id`)
 	if err != nil {
 		return nil, fmt.Errorf("list recipients: %w", err)

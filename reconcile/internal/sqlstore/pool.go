@@ -507,17 +507,17 @@ func (s *Store) Claim(ctx context.Context, req reconcile.ClaimRequest) (reconcil
 		}
 		var w reconcile.Workspace
 		var wid, tid string
-		var created int64
-		// The latest build's check is a scalar subquery, evaluated row by
-		// row along the workspaces_claim index until the first ready
-		// prebuild: a join here lets the planner read every prebuild of
-		// the preset (and every build) on each claim.
-		err = tx.QueryRowContext(ctx, s.q(`SELECT w.id, w.name, w.template_id, w.created_at FROM workspaces w
+		var created, number int64
+		// Along the workspaces_claim index, the latest build's outcome read
+		// from the workspace row itself (migration 600) until the first
+		// ready prebuild; its build number comes along for the claim build.
+		err = tx.QueryRowContext(ctx, s.q(`SELECT w.id, w.name, w.template_id, w.created_at,
+				COALESCE((SELECT MAX(b.number) FROM builds b WHERE b.workspace_id = w.id), 0)
+			FROM workspaces w
 			WHERE w.preset_id = ? AND w.owner = ? AND w.deleted_at = 0 AND w.created_at > ?
-			  AND (SELECT b.transition || ' ' || b.status || ' ' || b.template_version_id FROM builds b
-			      WHERE b.workspace_id = w.id ORDER BY b.number DESC LIMIT 1) = 'start succeeded ' || ?
+			  AND w.latest_build_transition = 'start' AND w.latest_build_outcome = 'succeeded' AND w.latest_build_version_id = ?
 			ORDER BY w.created_at, w.id LIMIT 1`+s.d.ForUpdateSkipLocked),
-			req.PresetID.String(), reconcile.PrebuildsOwner, minCreated, active).Scan(&wid, &w.Name, &tid, &created)
+			req.PresetID.String(), reconcile.PrebuildsOwner, minCreated, active).Scan(&wid, &w.Name, &tid, &created, &number)
 		if errors.Is(err, sql.ErrNoRows) {
 			return reconcile.ErrNoClaimablePrebuilds
 		}
@@ -529,18 +529,26 @@ func (s *Store) Claim(ctx context.Context, req reconcile.ClaimRequest) (reconcil
 			w.Name = req.Name
 		}
 		w.Owner, w.ClaimedAt = req.User, req.Now
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE workspaces SET owner = ?, name = ?, claimed_at = ? WHERE id = ? AND owner = ?`),
-			w.Owner, w.Name, us(w.ClaimedAt), wid, reconcile.PrebuildsOwner)
+		b := reconcile.Build{ID: uuid.New(), WorkspaceID: w.ID, WorkspaceName: w.Name, Number: int(number) + 1, TemplateVersionID: parseID(active), PresetID: req.PresetID,
+			Transition: reconcile.TransitionStart, Status: reconcile.BuildPending, Stage: reconcile.StageClaim, Initiator: req.User, CreatedAt: req.Now, Lease: req.Lease}
+		if req.Finished {
+			b.Status, b.Log, b.StartedAt, b.CompletedAt, b.Lease = reconcile.BuildSucceeded, req.FinishedLog, req.Now, req.Now, reconcile.Lease{}
+		}
+		b.Process.Host = b.Lease.Host
+		// The hand-over and the pointer to the claim build in one write.
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE workspaces SET owner = ?, name = ?, claimed_at = ?,
+				latest_build_id = ?, latest_build_transition = ?, latest_build_version_id = ?, latest_build_outcome = ?, latest_build_completed_at = ?
+			WHERE id = ? AND owner = ?`),
+			w.Owner, w.Name, us(w.ClaimedAt), b.ID.String(), string(b.Transition), idText(b.TemplateVersionID), outcome(b.Status), outcomeAt(b.Status, b.CompletedAt),
+			wid, reconcile.PrebuildsOwner)
 		if err != nil {
 			return fmt.Errorf("hand over workspace: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return reconcile.ErrNoClaimablePrebuilds
 		}
-		b, err := s.insertBuild(ctx, tx, reconcile.Build{WorkspaceID: w.ID, TemplateVersionID: parseID(active), PresetID: req.PresetID,
-			Transition: reconcile.TransitionStart, Status: reconcile.BuildPending, Stage: reconcile.StageClaim, Initiator: req.User, CreatedAt: req.Now, Lease: req.Lease})
-		if err != nil {
-			return err
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO builds (`+buildInsertCols+`) VALUES `+buildInsertTuple), buildInsertArgs(b)...); err != nil {
+			return fmt.Errorf("insert claim build: %w", err)
 		}
 		out = reconcile.Claimed{Workspace: w, Build: b}
 		return nil

@@ -410,7 +410,7 @@ func (s *Store) RecordObserved(ctx context.Context, in reconcile.ObservedReplace
 		if res.Replacements == 0 || in.Notify == nil {
 			return nil
 		}
-		msgs, err := in.Notify(ctx, res.Build)
+		msgs, err := in.Notify(s.withTx(ctx, tx), res.Build)
 		if err != nil {
 			return err
 		}

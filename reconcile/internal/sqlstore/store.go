@@ -166,6 +166,25 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// txKey marks a context carrying one of this store's transactions.
+type txKey struct{ s *Store }
+
+// withTx returns ctx carrying tx, for callbacks run inside a transaction
+// (a notification's recipient lookup) whose reads must go through it: a
+// read on a second connection while holding the first would wait forever
+// once every connection of the pool is held that way.
+func (s *Store) withTx(ctx context.Context, tx *sql.Tx) context.Context {
+	return context.WithValue(ctx, txKey{s}, tx)
+}
+
+// reader is the transaction ctx carries (withTx), else the pool.
+func (s *Store) reader(ctx context.Context) querier {
+	if tx, ok := ctx.Value(txKey{s}).(*sql.Tx); ok {
+		return tx
+	}
+	return s.db
+}
+
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if s.d.SerializeWrites {
 		s.wmu.Lock()

@@ -51,7 +51,7 @@ func (s *Store) TrackReplacements(ctx context.Context, req reconcile.TrackReques
 		if res.Replacements == 0 || req.Notify == nil {
 			return nil
 		}
-		msgs, err := req.Notify(ctx, bc)
+		msgs, err := req.Notify(s.withTx(ctx, tx), bc)
 		if err != nil {
 			return err
 		}
