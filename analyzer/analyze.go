@@ -46,6 +46,7 @@ func (o Options) maxLen() int {
 // *SyntaxError with its position.
 func Analyze(r io.Reader, opts Options) (*Report, error) {
 	s := newScanner(r)
+	defer s.release()
 	c, ok := s.skipSpace()
 	if !ok {
 		if s.rerr != nil {

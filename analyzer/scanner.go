@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"sync"
 )
 
 // scanner reads JSON from an io.Reader through a buffer that holds only the
@@ -25,6 +26,8 @@ type scanner struct {
 	lineStart int64 // input offset of the first byte of the line holding buf[0]
 
 	where func() string // names the part being read, for errors
+
+	pooled *[]byte // the initial buffer, from bufPool
 }
 
 const (
@@ -32,8 +35,26 @@ const (
 	readChunk  = 256 << 10
 )
 
+// bufPool keeps initial buffers between analyses: a server analyzing
+// many small plans would otherwise allocate and clear 256 KB for each.
+var bufPool = sync.Pool{New: func() any {
+	b := make([]byte, initialBuf)
+	return &b
+}}
+
 func newScanner(r io.Reader) *scanner {
-	return &scanner{r: r, buf: make([]byte, initialBuf), mark: -1}
+	bp := bufPool.Get().(*[]byte)
+	return &scanner{r: r, buf: *bp, pooled: bp, mark: -1}
+}
+
+// release hands the initial buffer back for the next scanner; s must not
+// be used after. Nothing the analysis returns refers into it (values are
+// decoded or copied out of the buffer before the next read moves them).
+func (s *scanner) release() {
+	if s.pooled != nil {
+		bufPool.Put(s.pooled)
+		s.pooled, s.buf = nil, nil
+	}
 }
 
 // fill reads more input into the buffer's tail, first discarding what is

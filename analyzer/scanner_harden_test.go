@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -170,4 +174,57 @@ func FuzzSkipValue(f *testing.F) {
 			t.Fatalf("skipper refused valid JSON %q: %v", data, err)
 		}
 	})
+}
+
+// TestConcurrentAnalysesShareNoBuffer analyzes several plans at once, over
+// and over, through small reads (so that values move inside the pooled
+// buffers): every report must equal the one the plan gave alone. A report
+// that kept a slice of a scanner's buffer would change once the buffer
+// went back to the pool and served another plan.
+func TestConcurrentAnalysesShareNoBuffer(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "testdata", "plans", "*.json*"))
+	if err != nil || len(files) < 4 {
+		t.Fatalf("plans: %v (%d)", err, len(files))
+	}
+	want := map[string]string{}
+	for _, f := range files {
+		want[f] = analyzeJSON(t, f)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(files)*8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 20 {
+				f := files[(g+i)%len(files)]
+				if got := analyzeJSON(t, f); got != want[f] {
+					errs <- fmt.Errorf("%s: report changed when analyzed beside others", f)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func analyzeJSON(t *testing.T, path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Error(err)
+		return ""
+	}
+	rep, err := Analyze(iotest.HalfReader(bytes.NewReader(b)), Options{})
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	out, err := json.Marshal(rep)
+	if err != nil {
+		t.Error(err)
+	}
+	return string(out)
 }

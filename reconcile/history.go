@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -86,6 +87,40 @@ type HistoryReplacement struct {
 	// Changes are the values before and after at each path and the
 	// references that caused them (empty for Coder notifications).
 	Changes []analyzer.Change `json:"changes"`
+}
+
+// RecordedReplacements is what the history shows of a build's tracked
+// replacements: one per resource instance (the first of duplicates), by
+// resource address then deposed key, byte by byte.
+func RecordedReplacements(reps []analyzer.Replacement) []HistoryReplacement {
+	type key struct{ resource, deposed string }
+	seen := make(map[key]bool, len(reps))
+	sorted := make([]analyzer.Replacement, 0, len(reps))
+	for _, r := range reps {
+		k := key{r.Resource, r.Deposed}
+		if !seen[k] {
+			seen[k] = true
+			sorted = append(sorted, r)
+		}
+	}
+	sort.SliceStable(sorted, func(i, j int) bool {
+		if sorted[i].Resource != sorted[j].Resource {
+			return sorted[i].Resource < sorted[j].Resource
+		}
+		return sorted[i].Deposed < sorted[j].Deposed
+	})
+	out := make([]HistoryReplacement, len(sorted))
+	for i, r := range sorted {
+		paths, changes := r.Paths, r.Changes
+		if paths == nil {
+			paths = []string{}
+		}
+		if changes == nil {
+			changes = []analyzer.Change{}
+		}
+		out[i] = HistoryReplacement{Resource: r.Resource, Type: r.Type, Reason: r.Reason, Order: r.Order, Paths: paths, Changes: changes}
+	}
+	return out
 }
 
 // PathCount is how many tracked claims of a template one attribute path

@@ -235,6 +235,10 @@ type TrackResult struct {
 	// Queued is the number of notifications queued.
 	Queued int
 	Build  BuildContext
+	// Recorded are the build's recorded replacements as the history
+	// shows them (RecordedReplacements' order), for a new track and a
+	// repeated one alike.
+	Recorded []HistoryReplacement
 }
 
 // PresetCounters are totals derived from the store.

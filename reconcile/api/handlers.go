@@ -104,16 +104,9 @@ func (s *Server) trackPlan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ans := TrackAnswer{WorkspaceID: ws, BuildID: build, Organization: res.Build.Organization, Template: res.Build.Template, Preset: res.Build.Preset,
-		Recorded: res.Replacements, Replacements: []reconcile.HistoryReplacement{}}
-	if res.Replacements > 0 {
-		hist, err := s.store.History(r.Context(), reconcile.HistoryQuery{BuildID: build, Limit: 1})
-		if err != nil {
-			s.storeError(w, r, err)
-			return
-		}
-		if len(hist) == 1 {
-			ans.Replacements = hist[0].Replacements
-		}
+		Recorded: res.Replacements, Replacements: res.Recorded}
+	if ans.Replacements == nil {
+		ans.Replacements = []reconcile.HistoryReplacement{}
 	}
 	if !res.New {
 		w.Header().Set("X-Claimdrift-Already-Tracked", "true")

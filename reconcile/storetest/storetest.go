@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"sync"
 	"testing"
@@ -50,6 +51,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"TwoReconcilersNeverOvercreate", testTwoReconcilers},
 		{"TrackIdempotent", testTrackIdempotent},
 		{"TrackUnknownBuild", testTrackUnknownBuild},
+		{"TrackManyReplacements", testTrackManyReplacements},
 		{"Outbox", testOutbox},
 		{"OutboxDispatcherOnce", testOutboxDispatcher},
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
@@ -680,11 +682,64 @@ func testTrackIdempotent(t *testing.T, open func() Store) {
 	if len(ps.Claims) != 1 || !ps.Claims[0].Replaced {
 		t.Fatalf("claims = %+v, want one that replaced", ps.Claims)
 	}
+	if !reflect.DeepEqual(first.Recorded, second.Recorded) || len(first.Recorded) != 2 || first.Recorded[0].Resource != "docker_container.main[0]" {
+		t.Fatalf("recorded replacements differ between the first and the repeated track:\n%+v\n%+v", first.Recorded, second.Recorded)
+	}
 	// A wrong workspace for a known build is refused.
 	bad := req
 	bad.WorkspaceID = uuid.New()
 	if _, err := s.TrackReplacements(ctx(t), bad); !errors.Is(err, reconcile.ErrNotFound) {
 		t.Fatalf("mismatched workspace: %v", err)
+	}
+}
+
+// testTrackManyReplacements tracks more replacements than one insert
+// statement writes, with addresses whose byte order differs from common
+// collations and a deposed object beside its current one: the new track
+// and the repeated one answer the same list, in byte order.
+func testTrackManyReplacements(t *testing.T, open func() Store) {
+	s := open()
+	_, p := seed(t, s, 0)
+	var reps []analyzer.Replacement
+	for i := range 450 {
+		reps = append(reps, analyzer.Replacement{Resource: fmt.Sprintf(`module.m["k-%03d"].docker_volume.v`, 449-i), Type: "docker_volume", Reason: "replace_because_cannot_update", Paths: []string{"name"}})
+	}
+	reps = append(reps,
+		analyzer.Replacement{Resource: "docker_container.B", Type: "docker_container", Reason: "replace_because_cannot_update"},
+		analyzer.Replacement{Resource: "docker_container.a", Type: "docker_container", Reason: "replace_because_cannot_update"},
+		analyzer.Replacement{Resource: "docker_container.a", Deposed: "beefcafe", Type: "docker_container", Reason: "replace_because_cannot_update"},
+		analyzer.Replacement{Resource: "docker_container._x", Type: "docker_container", Reason: "replace_because_cannot_update"})
+	req := reconcile.TrackRequest{WorkspaceID: uuid.New(), BuildID: uuid.New(), PresetID: p.ID, Claimant: "dave", Replacements: reps, Now: T0}
+	first, err := s.TrackReplacements(ctx(t), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := s.TrackReplacements(ctx(t), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Replacements != len(reps) || second.Replacements != len(reps) || len(first.Recorded) != len(reps) {
+		t.Fatalf("recorded %d then %d (%d listed), want %d", first.Replacements, second.Replacements, len(first.Recorded), len(reps))
+	}
+	if !reflect.DeepEqual(first.Recorded, second.Recorded) {
+		t.Fatal("the repeated track lists the replacements differently from the first")
+	}
+	got := []string{}
+	for _, r := range first.Recorded[:5] {
+		got = append(got, r.Resource)
+	}
+	if want := []string{"docker_container.B", "docker_container._x", "docker_container.a", "docker_container.a", `module.m["k-000"].docker_volume.v`}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("order = %q, want %q", got, want)
+	}
+	hs, ok := s.(interface {
+		History(context.Context, reconcile.HistoryQuery) ([]reconcile.HistoryEntry, error)
+	})
+	if !ok {
+		t.Fatalf("%T has no History", s)
+	}
+	hist, err := hs.History(ctx(t), reconcile.HistoryQuery{BuildID: req.BuildID})
+	if err != nil || len(hist) != 1 || !reflect.DeepEqual(hist[0].Replacements, first.Recorded) {
+		t.Fatalf("history of the build differs from the track's answer (err %v)", err)
 	}
 }
 

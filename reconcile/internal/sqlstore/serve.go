@@ -258,31 +258,16 @@ func (s *Store) History(ctx context.Context, hq reconcile.HistoryQuery) ([]recon
 	for _, e := range out {
 		ids = append(ids, e.BuildID.String())
 	}
-	rows, err = s.db.QueryContext(ctx, s.q(`SELECT build_id, resource, type, reason, replace_order, paths, changes, paths_as_given FROM replacements
-		WHERE build_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`) ORDER BY build_id, resource, deposed`), ids...)
+	byBuild, err := s.replacementsOf(ctx, s.db, ids)
 	if err != nil {
-		return nil, fmt.Errorf("read history replacements: %w", err)
+		return nil, fmt.Errorf("read history: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var r reconcile.HistoryReplacement
-		var bid, paths, changes string
-		var asGiven int
-		if err := rows.Scan(&bid, &r.Resource, &r.Type, &r.Reason, &r.Order, &paths, &changes, &asGiven); err != nil {
-			return nil, err
-		}
-		r.PathsAsGiven = asGiven != 0
-		if err := json.Unmarshal([]byte(paths), &r.Paths); err != nil {
-			return nil, fmt.Errorf("replacement paths of build %s: %w", bid, err)
-		}
-		if err := json.Unmarshal([]byte(changes), &r.Changes); err != nil {
-			return nil, fmt.Errorf("replacement changes of build %s: %w", bid, err)
-		}
+	for bid, reps := range byBuild {
 		if i, ok := index[bid]; ok {
-			out[i].Replacements = append(out[i].Replacements, r)
+			out[i].Replacements = reps
 		}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // PathCounts counts, per template, the claims each attribute path forced
