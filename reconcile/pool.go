@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +29,9 @@ type Options struct {
 	MaxBuilds int
 	// Parallelism is how many builds of a pass run at once (default 4).
 	Parallelism int
+	// PassChunk is how many builds a pass records per transaction
+	// (default DefaultPassChunk); builds start as their chunk commits.
+	PassChunk int
 	// HistoryLimit bounds per-preset histories in snapshots.
 	HistoryLimit int
 	// Now is the clock (default time.Now).
@@ -166,8 +170,25 @@ func (p *Pool) planPass(ctx context.Context, snap Snapshot, now time.Time, rep *
 			rep.Actions = append(rep.Actions, Action{Kind: ActionTakeover, VersionID: b.VersionID, WorkspaceID: b.WorkspaceID, BuildID: b.BuildID, Reason: ReasonLeaseExpired})
 		}
 	}
-	for _, ps := range snap.Presets {
-		plan := CalculateActions(ps, now, p.opts.Policy)
+	// Every plan first, to size the lists (a first pass over 10,000 presets
+	// has 100,000 creates: growing them was a third of its planning).
+	plans := make([]PresetPlan, len(snap.Presets))
+	nDeletes, nCreates := 0, 0
+	for i, ps := range snap.Presets {
+		plans[i] = CalculateActions(ps, now, p.opts.Policy)
+		for _, a := range plans[i].Actions {
+			switch a.Kind {
+			case ActionDelete:
+				nDeletes++
+			case ActionCreate:
+				nCreates++
+			}
+		}
+	}
+	deletes, creates = make([]Action, 0, nDeletes), make([]Action, 0, nCreates)
+	rep.Presets = slices.Grow(rep.Presets, len(snap.Presets))
+	for i, ps := range snap.Presets {
+		plan := plans[i]
 		rep.Presets = append(rep.Presets, PresetReport{Organization: ps.Template.Organization, Template: ps.Template.Name, Preset: ps.Preset.Name, Plan: plan})
 		for _, a := range plan.Actions {
 			switch a.Kind {
@@ -204,7 +225,15 @@ func (p *Pool) planPass(ctx context.Context, snap Snapshot, now time.Time, rep *
 		budget = p.opts.MaxBuilds
 	}
 	index := presetIndex(snap)
-	for _, a := range append(deletes, creates...) {
+	rep.Actions = slices.Grow(rep.Actions, budget)
+	w.Creates = make([]CreateSpec, 0, min(budget, len(creates)))
+	for i := range len(deletes) + len(creates) {
+		var a Action
+		if i < len(deletes) {
+			a = deletes[i]
+		} else {
+			a = creates[i-len(deletes)]
+		}
 		if budget == 0 {
 			rep.Deferred++
 			continue
@@ -274,43 +303,100 @@ func (p *Pool) ReconcileOnce(ctx context.Context) (PassReport, error) {
 	var index map[uuid.UUID]*PresetSnapshot
 	var prebuilds map[uuid.UUID]Prebuild
 	var stale map[uuid.UUID]ProcessInfo
-	builds, err := p.store.Pass(ctx, now, p.opts.HistoryLimit, func(snap Snapshot) (PassWrite, error) {
-		rep.Presets, rep.Actions, rep.Deferred = nil, nil, 0
-		index = presetIndex(snap)
-		prebuilds = map[uuid.UUID]Prebuild{}
-		for _, ps := range snap.Presets {
-			for _, pb := range ps.Prebuilds {
-				prebuilds[pb.WorkspaceID] = pb
+	// The store records the pass's builds in chunks and hands each over
+	// as it commits: the first builds start while the rest is recorded.
+	q := newBuildQueue()
+	passDone := make(chan error, 1)
+	go func() {
+		_, err := p.store.Pass(ctx, now, p.opts.HistoryLimit, func(snap Snapshot) (PassWrite, error) {
+			rep.Presets, rep.Actions, rep.Deferred = nil, nil, 0
+			index = presetIndex(snap)
+			prebuilds = map[uuid.UUID]Prebuild{}
+			for _, ps := range snap.Presets {
+				for _, pb := range ps.Prebuilds {
+					prebuilds[pb.WorkspaceID] = pb
+				}
 			}
+			w, err := p.planPass(ctx, snap, now, &rep)
+			stale = map[uuid.UUID]ProcessInfo{}
+			for _, to := range w.Takeovers {
+				stale[to.WorkspaceID] = to.Process
+			}
+			w.OnRecorded, w.Chunk = q.push, p.opts.PassChunk
+			return w, err
+		})
+		q.close()
+		passDone <- err
+	}()
+	rep.Builds = p.runBuilds(ctx, q, func(b Build) Job {
+		job := p.prebuildJob(index, prebuilds, b)
+		if pi, ok := stale[b.WorkspaceID]; ok && b.Transition == TransitionDelete {
+			job.stale = &pi
 		}
-		w, err := p.planPass(ctx, snap, now, &rep)
-		stale = map[uuid.UUID]ProcessInfo{}
-		for _, to := range w.Takeovers {
-			stale[to.WorkspaceID] = to.Process
-		}
-		return w, err
+		return job
 	})
-	if errors.Is(err, ErrPassLocked) {
+	err := <-passDone
+	if errors.Is(err, ErrPassLocked) && len(rep.Builds) == 0 {
 		rep.Locked = true
 		p.opts.Logger.InfoContext(ctx, "reconcile pass skipped: another reconciler holds the lock")
 		return rep, nil
 	}
-	if err != nil {
+	if err != nil && len(rep.Builds) == 0 {
 		return rep, fmt.Errorf("reconcile pass: %w", err)
 	}
-	jobs := make([]Job, len(builds))
-	for i, b := range builds {
-		jobs[i] = p.prebuildJob(index, prebuilds, b)
-		if pi, ok := stale[b.WorkspaceID]; ok && b.Transition == TransitionDelete {
-			jobs[i].stale = &pi
-		}
-	}
-	rep.Builds = p.runBuilds(ctx, builds, jobs)
 	rep.Duration = time.Since(start)
 	if err := p.store.RecordPassDuration(context.WithoutCancel(ctx), rep.Duration, p.opts.Now()); err != nil {
 		p.opts.Logger.WarnContext(ctx, "record pass duration", "error", err.Error())
 	}
+	if err != nil {
+		// Some builds were recorded and ran; the rest is the next pass's.
+		return rep, fmt.Errorf("reconcile pass: %w", err)
+	}
 	return rep, nil
+}
+
+// buildQueue hands the builds a pass records, chunk by chunk, to the
+// runner; push never blocks (the pass lock is held until the last chunk).
+type buildQueue struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	items  []Build
+	closed bool
+}
+
+func newBuildQueue() *buildQueue {
+	q := &buildQueue{}
+	q.cond = sync.NewCond(&q.mu)
+	return q
+}
+
+func (q *buildQueue) push(bs []Build) {
+	q.mu.Lock()
+	q.items = append(q.items, bs...)
+	q.mu.Unlock()
+	q.cond.Broadcast()
+}
+
+func (q *buildQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.cond.Broadcast()
+}
+
+// next waits for the next build; false once the queue is closed and empty.
+func (q *buildQueue) next() (Build, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.items) == 0 && !q.closed {
+		q.cond.Wait()
+	}
+	if len(q.items) == 0 {
+		return Build{}, false
+	}
+	b := q.items[0]
+	q.items = q.items[1:]
+	return b, true
 }
 
 // prebuildJob describes a prebuild build for the executor.
@@ -334,36 +420,50 @@ func (p *Pool) prebuildJob(index map[uuid.UUID]*PresetSnapshot, prebuilds map[uu
 	return job
 }
 
-// runBuilds runs the pass's builds, at most Parallelism at a time, every
-// delete before any create; reports keep the recorded order, followed by
-// the cleanups of cancelled builds.
-func (p *Pool) runBuilds(ctx context.Context, builds []Build, jobs []Job) []BuildReport {
+// runBuilds runs the builds q hands over, as they come, at most
+// Parallelism at a time; every delete (they come first) finishes before
+// any create starts. Reports keep the recorded order, followed by the
+// cleanups of cancelled builds.
+func (p *Pool) runBuilds(ctx context.Context, q *buildQueue, jobOf func(Build) Job) []BuildReport {
 	hb := p.startHeartbeat(ctx)
 	defer hb.close()
-	reports := make([]BuildReport, len(builds))
 	var mu sync.Mutex
+	var reports []*BuildReport
 	var extra []BuildReport
-	for _, kind := range []JobKind{JobDelete, JobCreate} {
-		sem := make(chan struct{}, p.opts.Parallelism)
-		var wg sync.WaitGroup
-		for i := range builds {
-			if jobs[i].Kind != kind {
-				continue
-			}
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				var more []BuildReport
-				reports[i], more = p.runBuild(ctx, hb, builds[i], jobs[i])
-				mu.Lock()
-				extra = append(extra, more...)
-				mu.Unlock()
-			}()
+	sem := make(chan struct{}, p.opts.Parallelism)
+	var wg sync.WaitGroup
+	deletesDone := false
+	for {
+		b, ok := q.next()
+		if !ok {
+			break
 		}
-		wg.Wait()
+		job := jobOf(b)
+		if job.Kind != JobDelete && !deletesDone {
+			wg.Wait()
+			deletesDone = true
+		}
+		br := &BuildReport{}
+		mu.Lock()
+		reports = append(reports, br)
+		mu.Unlock()
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			r, more := p.runBuild(ctx, hb, b, job)
+			mu.Lock()
+			*br = r
+			extra = append(extra, more...)
+			mu.Unlock()
+		}()
 	}
-	return append(reports, extra...)
+	wg.Wait()
+	out := make([]BuildReport, 0, len(reports)+len(extra))
+	for _, r := range reports {
+		out = append(out, *r)
+	}
+	return append(out, extra...)
 }
 
 // runBuild runs one recorded build and records its outcome; a cancelled
@@ -480,8 +580,9 @@ func (p *Pool) Run(ctx context.Context, interval time.Duration, each func(PassRe
 	for {
 		rep, err := p.ReconcileOnce(ctx)
 		if err != nil && ctx.Err() == nil {
-			p.opts.Logger.ErrorContext(ctx, "reconcile pass failed", "error", err.Error())
-		} else if each != nil && err == nil {
+			p.opts.Logger.ErrorContext(ctx, "reconcile pass failed", "error", err.Error(), "builds_run", len(rep.Builds))
+		}
+		if each != nil && (err == nil || len(rep.Builds) > 0) {
 			each(rep)
 		}
 		select {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -511,5 +512,86 @@ func TestTrackNonClaimBuildRecordsWithoutNotifying(t *testing.T) {
 	}
 	if st := e.state1(p); st.ClaimsReplaced != 0 {
 		t.Fatalf("a prebuild build counted as a replacing claim: %+v", st)
+	}
+}
+
+// gatedStore holds a pass after its first recorded chunk until the first
+// build runs: with builds that start only once the whole pass is recorded
+// the two wait on each other, and the test times out.
+type gatedStore struct {
+	store
+	firstRun chan struct{}
+	chunks   chan int
+}
+
+func (g *gatedStore) Pass(ctx context.Context, now time.Time, limit int, plan func(reconcile.Snapshot) (reconcile.PassWrite, error)) ([]reconcile.Build, error) {
+	return g.store.Pass(ctx, now, limit, func(snap reconcile.Snapshot) (reconcile.PassWrite, error) {
+		w, err := plan(snap)
+		next := w.OnRecorded
+		first := true
+		w.OnRecorded = func(bs []reconcile.Build) {
+			next(bs)
+			g.chunks <- len(bs)
+			if first {
+				first = false
+				select {
+				case <-g.firstRun:
+				case <-time.After(20 * time.Second):
+				}
+			}
+		}
+		return w, err
+	})
+}
+
+// runGate is an executor whose first run opens the gate.
+type runGate struct {
+	once sync.Once
+	open chan struct{}
+	runs atomic.Int64
+}
+
+func (r *runGate) Run(ctx context.Context, job reconcile.Job) (reconcile.JobResult, error) {
+	r.runs.Add(1)
+	r.once.Do(func() { close(r.open) })
+	return reconcile.JobResult{}, nil
+}
+
+// TestPassStartsBuildsWhileRecording: a first pass of 9 creates recorded 2
+// per transaction starts its first build before the rest is recorded,
+// and runs all 9.
+func TestPassStartsBuildsWhileRecording(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b.newDB(t)())
+			e.importTemplate("v1", 9)
+			gate := &runGate{open: make(chan struct{})}
+			g := &gatedStore{store: e.s, firstRun: gate.open, chunks: make(chan int, 100)}
+			p := reconcile.NewPool(g, gate, reconcile.Options{Now: e.clock.Now, PassChunk: 2, Parallelism: 1})
+			start := time.Now()
+			rep, err := p.ReconcileOnce(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if time.Since(start) > 15*time.Second {
+				t.Fatal("the first build waited for the whole pass to be recorded")
+			}
+			close(g.chunks)
+			var sizes []int
+			for n := range g.chunks {
+				sizes = append(sizes, n)
+			}
+			if fmt.Sprint(sizes) != "[2 2 2 2 1]" {
+				t.Fatalf("chunks recorded: %v, want [2 2 2 2 1]", sizes)
+			}
+			if n := count(rep.Builds, reconcile.JobCreate, reconcile.BuildSucceeded); n != 9 || gate.runs.Load() != 9 {
+				t.Fatalf("%d creates succeeded, %d runs, want 9", n, gate.runs.Load())
+			}
+			// The lock is free again: the next pass finds a full pool.
+			rep, err = p.ReconcileOnce(t.Context())
+			if err != nil || rep.Locked || len(rep.Builds) != 0 {
+				t.Fatalf("second pass: locked %v, %d builds, err %v", rep.Locked, len(rep.Builds), err)
+			}
+		})
 	}
 }

@@ -30,8 +30,11 @@ type Store interface {
 	Snapshot(ctx context.Context, now time.Time, historyLimit int) (Snapshot, error)
 	// Pass runs one reconcile pass exclusively: it reads the snapshot,
 	// calls plan, and records plan's writes before any other reconciler
-	// can read the pool again. It returns the builds it recorded (pending)
-	// or ErrPassLocked when another reconciler holds the pass.
+	// can read the pool again (in chunks of PassWrite.Chunk builds, under
+	// a pass lock that outlives a crash by at most the lease). It returns
+	// the builds it recorded (pending), or ErrPassLocked when another
+	// reconciler holds the pass. An error after the first chunk returns
+	// the builds recorded until then with it.
 	Pass(ctx context.Context, now time.Time, historyLimit int, plan func(Snapshot) (PassWrite, error)) ([]Build, error)
 	// StartBuild moves a pending build to running; ErrNotFound when it is
 	// no longer pending (canceled, or taken by someone else).
@@ -151,7 +154,22 @@ type PassWrite struct {
 	Messages  []notify.Message
 	// Lease is given to every build the pass records.
 	Lease Lease
+	// Chunk bounds the deletes and creates recorded per transaction (0:
+	// DefaultPassChunk). The first transaction records the snapshot's
+	// other writes and the first chunk; the rest follow in short
+	// transactions, each as soon as the one before commits, while the
+	// pass lock stays held across them.
+	Chunk int
+	// OnRecorded, when set, is called after each transaction that
+	// recorded builds, with those builds (deletes first), so that they can
+	// start while the rest is recorded. It must not block for long: the
+	// pass lock is held until the last chunk is recorded.
+	OnRecorded func([]Build)
 }
+
+// DefaultPassChunk is how many builds a pass records per transaction
+// when PassWrite.Chunk is zero.
+const DefaultPassChunk = 1000
 
 // Takeover asks Pass to take over an unfinished build whose lease ran out.
 type Takeover struct {

@@ -185,12 +185,17 @@ func runReconcile(ctx context.Context, o *reconcileOptions, io ioStreams, g *glo
 			dispatcher = d
 		}
 		if o.once {
-			rep, err := pool.ReconcileOnce(ctx)
-			if err != nil {
-				return err
+			rep, passErr := pool.ReconcileOnce(ctx)
+			if passErr != nil && len(rep.Builds) == 0 {
+				return passErr
 			}
+			// A pass that failed after recording some builds ran those:
+			// report them, then fail.
 			if err := writePassReport(io, o.format, rep, false); err != nil {
 				return err
+			}
+			if passErr != nil {
+				return passErr
 			}
 			if dispatcher != nil {
 				if _, err := dispatcher.DrainOnce(ctx); err != nil {

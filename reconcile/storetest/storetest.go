@@ -4,6 +4,7 @@ package storetest
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"reflect"
@@ -47,6 +48,9 @@ func Run(t *testing.T, newDB NewDB) {
 		{"ResumePreset", testResumePreset},
 		{"Claim", testClaim},
 		{"ClaimFinished", testClaimFinished},
+		{"PassInChunksHoldsTheLock", testPassChunksLock},
+		{"PassLockOfADeadHolderExpires", testPassLockExpires},
+		{"PassStopsWhenItsLockIsTaken", testPassLockLost},
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"TwoReconcilersNeverOvercreate", testTwoReconcilers},
 		{"TrackIdempotent", testTrackIdempotent},
@@ -584,6 +588,102 @@ func testConcurrentClaims(t *testing.T, open func() Store) {
 	ps := presetSnap(t, s, T0.Add(time.Minute), p.ID)
 	if len(ps.Prebuilds) != 0 || len(ps.Claims) != 20 {
 		t.Fatalf("after claims: %d prebuilds, %d claims", len(ps.Prebuilds), len(ps.Claims))
+	}
+}
+
+// dbOf returns the database handle of a store (both stores have one), to
+// play a crashed or stalled reconciler on the pass lock row.
+func dbOf(t *testing.T, s Store) *sql.DB {
+	t.Helper()
+	d, ok := s.(interface{ DB() *sql.DB })
+	if !ok {
+		t.Fatalf("%T has no DB()", s)
+	}
+	return d.DB()
+}
+
+// testPassChunksLock records a pass of 5 creates 2 per transaction: the
+// chunks come in order, another reconciler (a second handle) is refused
+// the pass between them, and once the last chunk is in, passes run again
+// and find nothing missing.
+func testPassChunksLock(t *testing.T, open func() Store) {
+	a, b := open(), open()
+	_, p := seed(t, a, 5)
+	var sizes []int
+	var others []error
+	builds, err := a.Pass(ctx(t), T0, 20, func(snap reconcile.Snapshot) (reconcile.PassWrite, error) {
+		w := planAll(snap, T0)
+		w.Chunk = 2
+		w.Lease = reconcile.Lease{Owner: "a", Until: T0.Add(time.Minute)}
+		w.OnRecorded = func(bs []reconcile.Build) {
+			sizes = append(sizes, len(bs))
+			_, err := b.Pass(ctx(t), T0, 20, func(snap reconcile.Snapshot) (reconcile.PassWrite, error) { return planAll(snap, T0), nil })
+			others = append(others, err)
+		}
+		return w, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(builds) != 5 || fmt.Sprint(sizes) != "[2 2 1]" {
+		t.Fatalf("recorded %d builds in chunks %v, want 5 in [2 2 1]", len(builds), sizes)
+	}
+	for i, err := range others[:2] {
+		if !errors.Is(err, reconcile.ErrPassLocked) {
+			t.Fatalf("a pass between chunks %d and %d: %v, want ErrPassLocked", i+1, i+2, err)
+		}
+	}
+	if others[2] != nil {
+		t.Fatalf("a pass after the last chunk: %v, want it to run", others[2])
+	}
+	if n := len(presetSnap(t, a, T0, p.ID).InProgress); n != 5 {
+		t.Fatalf("%d builds in progress, want 5 (nothing created twice)", n)
+	}
+}
+
+// testPassLockExpires: a reconciler that died between chunks leaves the
+// pass lock with its lease; passes are refused until it runs out.
+func testPassLockExpires(t *testing.T, open func() Store) {
+	s := open()
+	_, p := seed(t, s, 2)
+	if _, err := dbOf(t, s).ExecContext(ctx(t), `UPDATE pass_lock SET owner = 'dead/pass-1', until = `+fmt.Sprint(T0.Add(30*time.Second).UnixMicro())); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Pass(ctx(t), T0, 20, func(snap reconcile.Snapshot) (reconcile.PassWrite, error) { return planAll(snap, T0), nil }); !errors.Is(err, reconcile.ErrPassLocked) {
+		t.Fatalf("pass while a dead holder's lock runs: %v, want ErrPassLocked", err)
+	}
+	later := T0.Add(31 * time.Second)
+	builds, err := s.Pass(ctx(t), later, 20, func(snap reconcile.Snapshot) (reconcile.PassWrite, error) { return planAll(snap, later), nil })
+	if err != nil || len(builds) != 2 {
+		t.Fatalf("pass after the lock expired: %d builds, %v; want 2", len(builds), err)
+	}
+	if n := len(presetSnap(t, s, later, p.ID).InProgress); n != 2 {
+		t.Fatalf("%d builds in progress, want 2", n)
+	}
+}
+
+// testPassLockLost: a pass whose lock was taken over between two chunks
+// (it stalled past its lease) records nothing more and says so.
+func testPassLockLost(t *testing.T, open func() Store) {
+	s := open()
+	_, p := seed(t, s, 5)
+	chunks := 0
+	builds, err := s.Pass(ctx(t), T0, 20, func(snap reconcile.Snapshot) (reconcile.PassWrite, error) {
+		w := planAll(snap, T0)
+		w.Chunk = 2
+		w.OnRecorded = func([]reconcile.Build) {
+			chunks++
+			if _, err := dbOf(t, s).ExecContext(ctx(t), `UPDATE pass_lock SET owner = 'thief/pass-1'`); err != nil {
+				t.Error(err)
+			}
+		}
+		return w, nil
+	})
+	if !errors.Is(err, reconcile.ErrPassLocked) || len(builds) != 2 || chunks != 1 {
+		t.Fatalf("pass that lost its lock: %d builds in %d chunks, err %v; want 2 in 1 and ErrPassLocked", len(builds), chunks, err)
+	}
+	if n := len(presetSnap(t, s, T0, p.ID).InProgress); n != 2 {
+		t.Fatalf("%d builds in progress, want the first chunk's 2", n)
 	}
 }
 

@@ -279,10 +279,19 @@ func (s *Store) snapshot(ctx context.Context, q querier, now time.Time, limit in
 	return snap, rows.Err()
 }
 
-// Pass implements reconcile.Store.
+// Pass implements reconcile.Store. The pass lock is the pass_lock row
+// (migration 603), taken in the first transaction (after the dialect's
+// own lock, if any) and held across the chunks that follow, renewed by
+// each; a holder that dies leaves it to expire after the builds' lease.
 func (s *Store) Pass(ctx context.Context, now time.Time, historyLimit int, plan func(reconcile.Snapshot) (reconcile.PassWrite, error)) ([]reconcile.Build, error) {
+	start := time.Now()
+	var w reconcile.PassWrite
 	var builds []reconcile.Build
+	var dels []reconcile.DeleteSpec
+	var creates []reconcile.CreateSpec
+	holder := ""
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		builds = nil
 		if s.d.LockPass != nil {
 			ok, err := s.d.LockPass(ctx, tx)
 			if err != nil {
@@ -296,28 +305,23 @@ func (s *Store) Pass(ctx context.Context, now time.Time, historyLimit int, plan 
 		if err != nil {
 			return err
 		}
-		w, err := plan(snap)
-		if err != nil {
+		if w, err = plan(snap); err != nil {
 			return err
 		}
-		for _, d := range w.Deletes {
-			b, err := s.insertBuild(ctx, tx, reconcile.Build{WorkspaceID: d.WorkspaceID, TemplateVersionID: d.VersionID, PresetID: d.PresetID,
-				Transition: reconcile.TransitionDelete, Status: reconcile.BuildPending, Stage: reconcile.StagePrebuild, Initiator: reconcile.PrebuildsOwner, CreatedAt: now, Lease: w.Lease})
-			if err != nil {
-				return err
-			}
-			builds = append(builds, b)
-		}
-		created, err := s.insertCreates(ctx, tx, w.Creates, w.Lease, now)
-		if err != nil {
+		// One holder per pass, even for two pools of one owner.
+		holder = w.Lease.Owner + "/pass-" + uuid.NewString()
+		// Taken after the snapshot so that a pass that finds nothing to do
+		// still checks it: a holder between chunks has recorded only part
+		// of its plan.
+		if err := s.takePassLock(ctx, tx, holder, now, passLockUntil(w, now, start)); err != nil {
 			return err
 		}
-		builds = append(builds, created...)
 		for _, id := range w.Cancels {
 			if _, err := tx.ExecContext(ctx, s.q(`UPDATE builds SET status = 'canceled', completed_at = ? WHERE id = ? AND status = 'pending'`), us(now), id.String()); err != nil {
 				return fmt.Errorf("cancel build: %w", err)
 			}
 		}
+		dels = append([]reconcile.DeleteSpec(nil), w.Deletes...)
 		for _, to := range w.Takeovers {
 			res, err := tx.ExecContext(ctx, s.q(`UPDATE builds SET status = 'abandoned', completed_at = ?, log = log || ?
 				WHERE id = ? AND status IN ('pending', 'running') AND lease_until = ?`),
@@ -325,15 +329,9 @@ func (s *Store) Pass(ctx context.Context, now time.Time, historyLimit int, plan 
 			if err != nil {
 				return fmt.Errorf("take over build: %w", err)
 			}
-			if n, _ := res.RowsAffected(); n == 0 || !to.Cleanup {
-				continue
+			if n, _ := res.RowsAffected(); n > 0 && to.Cleanup {
+				dels = append(dels, reconcile.DeleteSpec{WorkspaceID: to.WorkspaceID, PresetID: to.PresetID, VersionID: to.VersionID})
 			}
-			b, err := s.insertBuild(ctx, tx, reconcile.Build{WorkspaceID: to.WorkspaceID, TemplateVersionID: to.VersionID, PresetID: to.PresetID,
-				Transition: reconcile.TransitionDelete, Status: reconcile.BuildPending, Stage: reconcile.StagePrebuild, Initiator: reconcile.PrebuildsOwner, CreatedAt: now, Lease: w.Lease})
-			if err != nil {
-				return err
-			}
-			builds = append(builds, b)
 		}
 		for _, sc := range w.Statuses {
 			if _, err := tx.ExecContext(ctx, s.q(`UPDATE presets SET status = ?, status_reason = ?, status_version_id = ?, status_changed_at = ? WHERE id = ?`),
@@ -341,12 +339,145 @@ func (s *Store) Pass(ctx context.Context, now time.Time, historyLimit int, plan 
 				return fmt.Errorf("set preset status: %w", err)
 			}
 		}
-		return s.enqueue(ctx, tx, w.Messages, now)
+		if err := s.enqueue(ctx, tx, w.Messages, now); err != nil {
+			return err
+		}
+		creates = w.Creates
+		builds, err = s.recordChunk(ctx, tx, &dels, &creates, chunkOf(w), w.Lease, now)
+		if err != nil {
+			return err
+		}
+		if len(dels)+len(creates) == 0 {
+			return s.releasePassLock(ctx, tx, holder)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	if w.OnRecorded != nil && len(builds) > 0 {
+		w.OnRecorded(builds)
+	}
+	for len(dels)+len(creates) > 0 {
+		var chunk []reconcile.Build
+		err := ctx.Err()
+		if err == nil {
+			err = s.inTx(ctx, func(tx *sql.Tx) error {
+				d, c := dels, creates // a retried transaction starts over
+				if err := s.renewPassLock(ctx, tx, holder, passLockUntil(w, now, start)); err != nil {
+					return err
+				}
+				var err error
+				if chunk, err = s.recordChunk(ctx, tx, &d, &c, chunkOf(w), w.Lease, now); err != nil {
+					return err
+				}
+				if len(d)+len(c) == 0 {
+					if err := s.releasePassLock(ctx, tx, holder); err != nil {
+						return err
+					}
+				}
+				dels, creates = d, c
+				return nil
+			})
+		}
+		if err != nil {
+			if !errors.Is(err, reconcile.ErrPassLocked) {
+				s.abandonPassLock(ctx, holder)
+			}
+			return builds, fmt.Errorf("record the pass's builds after %d of them (%d left for the next pass): %w", len(builds), len(dels)+len(creates), err)
+		}
+		builds = append(builds, chunk...)
+		if w.OnRecorded != nil {
+			w.OnRecorded(chunk)
+		}
+	}
 	return builds, nil
+}
+
+func chunkOf(w reconcile.PassWrite) int {
+	if w.Chunk > 0 {
+		return w.Chunk
+	}
+	return reconcile.DefaultPassChunk
+}
+
+// passLockUntil is when the pass lock expires unless renewed: the builds'
+// lease from now, pushed on by the time the pass has run.
+func passLockUntil(w reconcile.PassWrite, now, start time.Time) time.Time {
+	lease := w.Lease.Until.Sub(now)
+	if w.Lease.Until.IsZero() || lease <= 0 {
+		lease = reconcile.DefaultLease
+	}
+	return now.Add(time.Since(start) + lease)
+}
+
+// takePassLock takes the pass_lock row for holder unless another holder's
+// lease on it runs past now: ErrPassLocked then.
+func (s *Store) takePassLock(ctx context.Context, tx *sql.Tx, holder string, now, until time.Time) error {
+	res, err := tx.ExecContext(ctx, s.q(`UPDATE pass_lock SET owner = ?, until = ? WHERE id = 1 AND (owner = '' OR until <= ?)`),
+		holder, us(until), us(now))
+	if err != nil {
+		return fmt.Errorf("take pass lock: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return reconcile.ErrPassLocked
+	}
+	return nil
+}
+
+// renewPassLock extends holder's pass lock; ErrPassLocked when it was
+// taken over (it expired while this pass stalled).
+func (s *Store) renewPassLock(ctx context.Context, tx *sql.Tx, holder string, until time.Time) error {
+	res, err := tx.ExecContext(ctx, s.q(`UPDATE pass_lock SET until = ? WHERE id = 1 AND owner = ?`), us(until), holder)
+	if err != nil {
+		return fmt.Errorf("renew pass lock: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("pass lock taken over: %w", reconcile.ErrPassLocked)
+	}
+	return nil
+}
+
+func (s *Store) releasePassLock(ctx context.Context, q querier, holder string) error {
+	if _, err := q.ExecContext(ctx, s.q(`UPDATE pass_lock SET owner = '', until = 0 WHERE id = 1 AND owner = ?`), holder); err != nil {
+		return fmt.Errorf("release pass lock: %w", err)
+	}
+	return nil
+}
+
+// abandonPassLock releases holder's pass lock after a failed chunk, on a
+// context of its own (ctx may be what ended); when even that fails, the
+// lock expires with its lease.
+func (s *Store) abandonPassLock(ctx context.Context, holder string) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = s.inTx(rctx, func(tx *sql.Tx) error { return s.releasePassLock(rctx, tx, holder) })
+}
+
+// recordChunk records up to n of the pass's deletes and creates (deletes
+// first), taking them off the front of dels and creates.
+func (s *Store) recordChunk(ctx context.Context, tx *sql.Tx, dels *[]reconcile.DeleteSpec, creates *[]reconcile.CreateSpec, n int, lease reconcile.Lease, now time.Time) ([]reconcile.Build, error) {
+	var out []reconcile.Build
+	for len(*dels) > 0 && len(out) < n {
+		d := (*dels)[0]
+		b, err := s.insertBuild(ctx, tx, reconcile.Build{WorkspaceID: d.WorkspaceID, TemplateVersionID: d.VersionID, PresetID: d.PresetID,
+			Transition: reconcile.TransitionDelete, Status: reconcile.BuildPending, Stage: reconcile.StagePrebuild, Initiator: reconcile.PrebuildsOwner, CreatedAt: now, Lease: lease})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+		*dels = (*dels)[1:]
+	}
+	k := min(n-len(out), len(*creates))
+	if k > 0 {
+		created, err := s.insertCreates(ctx, tx, (*creates)[:k], lease, now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, created...)
+		*creates = (*creates)[k:]
+	}
+	return out, nil
 }
 
 // insertBuild records a build with the workspace's next build number and
