@@ -183,17 +183,23 @@ exit 0
 	}
 	// The victim's builds were taken over once their lease ran out: their
 	// workspaces are deleted (cleanup of what the killed create may have
-	// made) and recreated. No other workspace may be deleted: that would
-	// be a surplus prebuild, created twice.
-	victimCreates := map[string]bool{}
+	// made) and recreated. Their creates may not all have logged before
+	// the kill (the victim had claimed the builds, the scripts had not
+	// started yet), so a deleted workspace nobody logged a create of is
+	// the victim's too. No workspace another replica created may be
+	// deleted: that would be a surplus prebuild, created twice.
+	createdBy := map[string]string{}
 	for _, l := range lines() {
-		if f := strings.Fields(l); len(f) == 3 && f[0] == strconv.Itoa(victim) && f[1] == "create" {
-			victimCreates[f[2]] = true
+		if f := strings.Fields(l); len(f) == 3 && f[1] == "create" {
+			createdBy[f[2]] = f[0]
 		}
 	}
 	for _, l := range lines() {
 		f := strings.Fields(l)
-		if len(f) == 3 && f[1] == "delete" && (f[0] == strconv.Itoa(victim) || !victimCreates[f[2]]) {
+		if len(f) != 3 || f[1] != "delete" {
+			continue
+		}
+		if by, ok := createdBy[f[2]]; f[0] == strconv.Itoa(victim) || ok && by != strconv.Itoa(victim) {
 			t.Fatalf("a prebuild that was not the killed replica's was deleted (created twice): %q\n%s", l, strings.Join(lines(), "\n"))
 		}
 	}
