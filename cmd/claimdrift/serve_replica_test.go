@@ -137,7 +137,8 @@ exit 0
 	}
 	waitFor := func(what string, d time.Duration, ok func() bool) {
 		t.Helper()
-		deadline := time.Now().Add(d)
+		start := time.Now()
+		deadline := start.Add(d)
 		for !ok() {
 			if time.Now().After(deadline) {
 				if os.Getenv("SERVE_REPLICA_DEBUG") != "" {
@@ -154,6 +155,7 @@ exit 0
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
+		t.Logf("%s after %s", what, time.Since(start).Round(time.Millisecond))
 	}
 	status := func(r *serveProcess) reconcile.PresetState {
 		var states []reconcile.PresetState
