@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -22,67 +21,6 @@ import (
 	"github.com/claimdrift/claimdrift/reconcile"
 	"github.com/claimdrift/claimdrift/reconcile/postgres/pgtest"
 )
-
-// tcpProxy forwards loopback connections to the PostgreSQL server; Stop
-// cuts every connection and refuses new ones (the server "restarts"
-// under the replicas), Start listens again on the same address.
-type tcpProxy struct {
-	t      *testing.T
-	target string
-	addr   string
-
-	mu    sync.Mutex
-	ln    net.Listener
-	conns []net.Conn
-}
-
-func newTCPProxy(t *testing.T, target string) *tcpProxy {
-	p := &tcpProxy{t: t, target: target, addr: "127.0.0.1:0"}
-	p.Start()
-	t.Cleanup(p.Stop)
-	return p
-}
-
-func (p *tcpProxy) Start() {
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	p.mu.Lock()
-	p.ln, p.addr = ln, ln.Addr().String()
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			go func() { io.Copy(up, c); up.Close(); c.Close() }()
-			go func() { io.Copy(c, up); up.Close(); c.Close() }()
-		}
-	}()
-}
-
-func (p *tcpProxy) Stop() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
 
 // pidOfPeer finds which of pids owns the loopback TCP socket whose local
 // port is port (Linux /proc).
@@ -149,18 +87,14 @@ func (rc *blockingReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // PostgreSQL: one is killed with SIGKILL in the middle of a pass (its
 // builds running), another in the middle of a delivery; the survivors
 // finish the work, nothing is created or delivered twice as a new
-// message, nothing is lost. Then the database goes away under them:
-// /readyz answers 503, then 200 once it is back, and the loops recover.
+// message, nothing is lost. Then the PostgreSQL server itself crashes
+// (a private cluster, stopped with pg_ctl -m immediate) and restarts
+// under two replicas: /readyz answers 503 while /healthz stays 200, then
+// 200 once it is back, and the loops recover.
 func TestServeReplicas(t *testing.T) {
 	bin := buildBinary(t)
-	dsn := pgtest.Schema(t)
-	u, err := url.Parse(dsn)
-	if err != nil || u.Host == "" {
-		t.Skipf("the replica test needs a postgres:// URL DSN, got %q", dsn)
-	}
-	proxy := newTCPProxy(t, u.Host)
-	u.Host = proxy.addr
-	db := u.String()
+	pg := pgtest.NewServer(t)
+	db := pg.DSN()
 
 	state := t.TempDir()
 	script := filepath.Join(state, "build.sh")
@@ -182,23 +116,29 @@ exit 0
 	token := strings.TrimSpace(w.ok("token", "create", "--name", "ops", "--scope", "admin"))
 
 	t.Setenv("STATE", state)
-	replicas := make([]*serveProcess, 3)
-	pids := make([]int, 3)
-	for i := range replicas {
+	var replicas []*serveProcess
+	var pids []int
+	alive := map[int]bool{}
+	start := func() *serveProcess {
+		i := len(replicas)
 		t.Setenv("REPLICA", strconv.Itoa(i))
-		replicas[i] = startServe(t, bin, db, "--notify", "deliver", "--interval", "300ms", "--build-lease", "2s",
+		r := startServe(t, bin, db, "--notify", "deliver", "--interval", "300ms", "--build-lease", "2s",
 			"--lease", "3s", "--send-timeout", "1s", "--retry-base", "1s", "--backoff", "200ms", "--failure-limit", "0",
 			"--create-cmd", "sh "+script+" create", "--delete-cmd", "sh "+script+" delete")
-		pids[i] = replicas[i].cmd.Process.Pid
+		replicas, pids, alive[i] = append(replicas, r), append(pids, r.cmd.Process.Pid), true
+		return r
 	}
-	alive := map[int]bool{0: true, 1: true, 2: true}
+	for range 3 {
+		start()
+	}
 	lines := func() []string {
 		raw, _ := os.ReadFile(filepath.Join(state, "jobs.log"))
 		return strings.Split(strings.TrimSpace(string(raw)), "\n")
 	}
 	waitFor := func(what string, d time.Duration, ok func() bool) {
 		t.Helper()
-		deadline := time.Now().Add(d)
+		start := time.Now()
+		deadline := start.Add(d)
 		for !ok() {
 			if time.Now().After(deadline) {
 				if os.Getenv("SERVE_REPLICA_DEBUG") != "" {
@@ -215,6 +155,7 @@ exit 0
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
+		t.Logf("%s after %s", what, time.Since(start).Round(time.Millisecond))
 	}
 	status := func(r *serveProcess) reconcile.PresetState {
 		var states []reconcile.PresetState
@@ -244,17 +185,23 @@ exit 0
 	}
 	// The victim's builds were taken over once their lease ran out: their
 	// workspaces are deleted (cleanup of what the killed create may have
-	// made) and recreated. No other workspace may be deleted: that would
-	// be a surplus prebuild, created twice.
-	victimCreates := map[string]bool{}
+	// made) and recreated. Their creates may not all have logged before
+	// the kill (the victim had claimed the builds, the scripts had not
+	// started yet), so a deleted workspace nobody logged a create of is
+	// the victim's too. No workspace another replica created may be
+	// deleted: that would be a surplus prebuild, created twice.
+	createdBy := map[string]string{}
 	for _, l := range lines() {
-		if f := strings.Fields(l); len(f) == 3 && f[0] == strconv.Itoa(victim) && f[1] == "create" {
-			victimCreates[f[2]] = true
+		if f := strings.Fields(l); len(f) == 3 && f[1] == "create" {
+			createdBy[f[2]] = f[0]
 		}
 	}
 	for _, l := range lines() {
 		f := strings.Fields(l)
-		if len(f) == 3 && f[1] == "delete" && (f[0] == strconv.Itoa(victim) || !victimCreates[f[2]]) {
+		if len(f) != 3 || f[1] != "delete" {
+			continue
+		}
+		if by, ok := createdBy[f[2]]; f[0] == strconv.Itoa(victim) || ok && by != strconv.Itoa(victim) {
 			t.Fatalf("a prebuild that was not the killed replica's was deleted (created twice): %q\n%s", l, strings.Join(lines(), "\n"))
 		}
 	}
@@ -301,21 +248,44 @@ exit 0
 		return strings.Count(out, "resource_replaced") == 1
 	})
 
-	// 3. The database goes away and comes back.
-	proxy.Stop()
-	waitFor("/readyz 503", 20*time.Second, func() bool { return getJSON(t, survivor.url+"/readyz", "", nil) == 503 })
-	if code := getJSON(t, survivor.url+"/healthz", "", nil); code != 200 {
-		t.Fatalf("/healthz during the outage: %d", code)
+	// 3. The PostgreSQL server crashes and restarts under two replicas:
+	// the survivor and a fresh one.
+	live := []*serveProcess{survivor, start()}
+	pg.Stop()
+	for _, r := range live {
+		waitFor("/readyz 503", 20*time.Second, func() bool { return getJSON(t, r.url+"/readyz", "", nil) == 503 })
+		if code := getJSON(t, r.url+"/healthz", "", nil); code != 200 {
+			t.Fatalf("/healthz during the outage: %d", code)
+		}
 	}
-	time.Sleep(time.Second)
-	proxy.Start()
-	waitFor("/readyz 200", 30*time.Second, func() bool { return getJSON(t, survivor.url+"/readyz", "", nil) == 200 })
-	// The loops recover: a claim is refilled by the reconcile loop.
-	r = runCLI(t, "", map[string]string{}, "claim", "--server", survivor.url, "--token-file", writeToken(t, token), "--template", "dev", "--preset", "small", "--user", "bob")
-	if r.code != 0 {
-		t.Fatalf("claim after the outage: %d %s", r.code, r.stderr)
+	time.Sleep(time.Second) // the loops fail a few passes
+	pg.Start()
+	for _, r := range live {
+		waitFor("/readyz 200", 30*time.Second, func() bool { return getJSON(t, r.url+"/readyz", "", nil) == 200 })
 	}
-	waitFor("the pool to refill after the outage", 60*time.Second, func() bool { s := status(survivor); return s.Eligible == 4 && s.InProgress == 0 })
+	// The loops recover: a claim through each replica's API is refilled
+	// by the reconcile loop.
+	for i, r := range live {
+		res := runCLI(t, "", map[string]string{}, "claim", "--server", r.url, "--token-file", writeToken(t, token), "--template", "dev", "--preset", "small", "--user", fmt.Sprintf("bob%d", i))
+		if res.code != 0 {
+			t.Fatalf("claim after the outage: %d %s", res.code, res.stderr)
+		}
+	}
+	waitFor("the pool to refill after the outage", 60*time.Second, func() bool {
+		for _, r := range live {
+			if s := status(r); s.Eligible != 4 || s.InProgress != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	for i := range alive {
+		select {
+		case err := <-replicas[i].done:
+			t.Fatalf("replica %d exited: %v\n%s", i, err, replicas[i].logText())
+		default:
+		}
+	}
 }
 
 func writeToken(t *testing.T, token string) string {

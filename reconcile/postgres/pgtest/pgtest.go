@@ -1,5 +1,6 @@
 // Package pgtest gives each test a fresh schema on the throwaway PostgreSQL
-// server named by CLAIMDRIFT_TEST_POSTGRES_DSN.
+// server named by CLAIMDRIFT_TEST_POSTGRES_DSN, or (NewServer) a private
+// cluster of its own that it may stop and start.
 package pgtest
 
 import (
