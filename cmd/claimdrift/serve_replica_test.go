@@ -24,11 +24,10 @@ import (
 
 // pidOfPeer finds which of pids owns the loopback TCP socket whose local
 // port is port (Linux /proc).
-func pidOfPeer(t *testing.T, port int, pids []int) int {
-	t.Helper()
+func pidOfPeer(port int, pids []int) (int, error) {
 	raw, err := os.ReadFile("/proc/net/tcp")
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	inode := ""
 	for _, l := range strings.Split(string(raw), "\n")[1:] {
@@ -43,28 +42,38 @@ func pidOfPeer(t *testing.T, port int, pids []int) int {
 		}
 	}
 	if inode == "" {
-		t.Fatalf("no socket with local port %d", port)
+		return 0, fmt.Errorf("no socket with local port %d", port)
 	}
 	for _, pid := range pids {
 		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
 		for _, fd := range fds {
 			if link, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); link == "socket:["+inode+"]" {
-				return pid
+				return pid, nil
 			}
 		}
 	}
-	t.Fatalf("no replica owns socket inode %s", inode)
-	return 0
+	return 0, fmt.Errorf("no replica owns socket inode %s", inode)
 }
 
 // blockingReceiver records deliveries by dedup key and holds the first
-// request until released, telling who sent it.
+// request until released, telling which of pids sent it. The sender is
+// looked up here, while its connection is surely open: the sender gives
+// up after --send-timeout (1s), and a lookup made later by the test,
+// slowed down on a busy machine, could find the socket gone.
 type blockingReceiver struct {
 	mu       sync.Mutex
 	keys     []string
-	first    chan int // the sender's port
+	pids     []int
+	first    chan senderOf
 	release  chan struct{}
 	received int
+}
+
+// senderOf is the process that sent the first delivery, or why it is
+// not known.
+type senderOf struct {
+	pid int
+	err error
 }
 
 func (rc *blockingReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -72,12 +81,13 @@ func (rc *blockingReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc.mu.Lock()
 	rc.keys = append(rc.keys, r.Header.Get(notify.HeaderDedupKey))
 	rc.received++
-	n := rc.received
+	n, pids := rc.received, rc.pids
 	rc.mu.Unlock()
 	if n == 1 {
 		_, port, _ := net.SplitHostPort(r.RemoteAddr)
 		p, _ := strconv.Atoi(port)
-		rc.first <- p
+		pid, err := pidOfPeer(p, pids)
+		rc.first <- senderOf{pid, err}
 		<-rc.release
 	}
 	w.WriteHeader(http.StatusOK)
@@ -108,7 +118,7 @@ exit 0
 	w := &serveWorld{poolWorld: poolWorld{t: t, db: db, state: state}, tokens: map[string]string{}}
 	w.ok("template", "import", "--name", "dev", planPath("claim.json"))
 	w.ok("preset", "add", "--template", "dev", "--name", "small", "--instances", "4")
-	rcv := &blockingReceiver{first: make(chan int, 1), release: make(chan struct{})}
+	rcv := &blockingReceiver{first: make(chan senderOf, 1), release: make(chan struct{})}
 	hook := httptest.NewServer(rcv)
 	defer hook.Close()
 	defer close(rcv.release)
@@ -207,23 +217,29 @@ exit 0
 	}
 
 	// 2. Kill -9 the replica in the middle of a delivery.
+	var alivePids []int
+	for i := range alive {
+		alivePids = append(alivePids, pids[i])
+	}
+	rcv.mu.Lock()
+	rcv.pids = alivePids
+	rcv.mu.Unlock()
 	ws := uuid.New()
 	r := runCLI(t, "", map[string]string{}, "track", "--server", survivor.url, "--token-file", writeToken(t, token),
 		"--workspace", ws.String(), "--build", uuid.NewString(), "--preset", "small", "--template", "dev", "--user", "alice", planPath("claim.json"))
 	if r.code != 0 {
 		t.Fatalf("track: %d %s", r.code, r.stderr)
 	}
-	var port int
+	var sender int
 	select {
-	case port = <-rcv.first:
+	case s := <-rcv.first:
+		if s.err != nil {
+			t.Fatalf("who sent the delivery: %v", s.err)
+		}
+		sender = s.pid
 	case <-time.After(30 * time.Second):
 		t.Fatal("no delivery")
 	}
-	var alivePids []int
-	for i := range alive {
-		alivePids = append(alivePids, pids[i])
-	}
-	sender := pidOfPeer(t, port, alivePids)
 	for i := range alive {
 		if pids[i] == sender {
 			if err := replicas[i].cmd.Process.Signal(syscall.SIGKILL); err != nil {
