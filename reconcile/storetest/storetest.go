@@ -1183,4 +1183,26 @@ func testCreateHistory(t *testing.T, open func() Store) {
 	if len(ps.Creates) != 5 {
 		t.Fatalf("create history without a success on the active version: %d creates, want all 5", len(ps.Creates))
 	}
+	// A success on the new active version is now the latest create: the
+	// history is that create alone (read from the preset row); a failure
+	// after it brings back the history read from the builds.
+	v2 := ps.ActiveVersion.ID
+	ok2 := finishOn(now, reconcile.BuildSucceeded, v2)
+	ps = presetSnap(t, s, now.Add(time.Minute), p.ID)
+	if len(ps.Creates) != 1 || ps.Creates[0].BuildID != ok2.ID || ps.Creates[0].Status != reconcile.BuildSucceeded ||
+		ps.Creates[0].VersionID != v2 || !ps.Creates[0].CompletedAt.Equal(now.Add(time.Second)) {
+		t.Fatalf("history after a success on the active version = %+v, want that create alone", ps.Creates)
+	}
+	f3 := finishOn(now.Add(time.Minute), reconcile.BuildFailed, v2)
+	ps = presetSnap(t, s, now.Add(2*time.Minute), p.ID)
+	if len(ps.Creates) != 2 || ps.Creates[0].BuildID != f3.ID || ps.Creates[1].BuildID != ok2.ID {
+		t.Fatalf("history after a failure = %+v, want the failure then the success", ps.Creates)
+	}
+	// A create finished late with an older completion time does not hide
+	// the newer one.
+	old := finishOn(now.Add(-time.Hour), reconcile.BuildSucceeded, v2)
+	ps = presetSnap(t, s, now.Add(2*time.Minute), p.ID)
+	if len(ps.Creates) != 2 || ps.Creates[0].BuildID != f3.ID || old.ID == f3.ID {
+		t.Fatalf("history after an older create = %+v, want the failure first still", ps.Creates)
+	}
 }

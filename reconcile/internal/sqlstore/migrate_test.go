@@ -63,9 +63,20 @@ func TestLatestBuildBackfill(t *testing.T) {
 				uuid.NewString(), id, i+1, vid, pid, tr, st, at, at)
 		}
 	}
+	var wantLast string // migration 604: the newest finished create
+	if err := db.QueryRow(`SELECT id FROM builds WHERE transition = 'start' AND status IN ('succeeded', 'failed') ORDER BY completed_at DESC, id DESC LIMIT 1`).Scan(&wantLast); err != nil {
+		t.Fatal(err)
+	}
 	s, err := New(t.Context(), db, Dialect{Name: "sqlite"}, all)
 	if err != nil {
 		t.Fatal(err)
+	}
+	var last, lastStatus string
+	if err := db.QueryRow(`SELECT last_create_id, last_create_status FROM presets`).Scan(&last, &lastStatus); err != nil {
+		t.Fatal(err)
+	}
+	if last != wantLast || (lastStatus != "succeeded" && lastStatus != "failed") {
+		t.Fatalf("preset's latest create after the migration: %s %s, want %s", last, lastStatus, wantLast)
 	}
 	snap, err := s.Snapshot(t.Context(), now, 10)
 	if err != nil {

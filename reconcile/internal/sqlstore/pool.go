@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
@@ -95,7 +96,8 @@ func (s *Store) snapshot(ctx context.Context, q querier, now time.Time, limit in
 	index := map[uuid.UUID]int{}
 
 	// 1. Presets, templates, active versions.
-	rows, err := q.QueryContext(ctx, `SELECT `+presetCols+`, `+templateCols+`, COALESCE(v.id, ''), COALESCE(v.name, ''), COALESCE(v.deprecated, 0), COALESCE(v.created_at, 0)
+	rows, err := q.QueryContext(ctx, `SELECT `+presetCols+`, `+templateCols+`, COALESCE(v.id, ''), COALESCE(v.name, ''), COALESCE(v.deprecated, 0), COALESCE(v.created_at, 0),
+			p.last_create_id, p.last_create_version_id, p.last_create_status, p.last_create_completed_at
 		FROM presets p JOIN templates t ON t.id = p.template_id
 		LEFT JOIN template_versions v ON v.id = t.active_version_id
 		ORDER BY t.organization, t.name, p.name`)
@@ -105,10 +107,11 @@ func (s *Store) snapshot(ctx context.Context, q querier, now time.Time, limit in
 	for rows.Next() {
 		var ps reconcile.PresetSnapshot
 		dest, finish := presetScanner(&ps.Preset)
-		var tid, tactive, vid string
-		var tcreated, vcreated int64
+		var tid, tactive, vid, lastID, lastVersion, lastStatus string
+		var tcreated, vcreated, lastAt int64
 		var deprecated int
-		dest = append(dest, &tid, &ps.Template.Name, &ps.Template.Organization, &tactive, &tcreated, &vid, &ps.ActiveVersion.Name, &deprecated, &vcreated)
+		dest = append(dest, &tid, &ps.Template.Name, &ps.Template.Organization, &tactive, &tcreated, &vid, &ps.ActiveVersion.Name, &deprecated, &vcreated,
+			&lastID, &lastVersion, &lastStatus, &lastAt)
 		if err := rows.Scan(dest...); err != nil {
 			rows.Close()
 			return snap, err
@@ -119,6 +122,11 @@ func (s *Store) snapshot(ctx context.Context, q querier, now time.Time, limit in
 		}
 		ps.Template.ID, ps.Template.ActiveVersionID, ps.Template.CreatedAt = parseID(tid), parseID(tactive), fromUS(tcreated)
 		ps.ActiveVersion.ID, ps.ActiveVersion.TemplateID, ps.ActiveVersion.Deprecated, ps.ActiveVersion.CreatedAt = parseID(vid), ps.Template.ID, deprecated != 0, fromUS(vcreated)
+		// The latest finished create is a success on the active version:
+		// that create is the whole history step 4 would read.
+		if lastID != "" && lastStatus == string(reconcile.BuildSucceeded) && lastVersion == tactive && limit > 0 {
+			ps.Creates = []reconcile.BuildOutcome{{BuildID: parseID(lastID), VersionID: parseID(lastVersion), Status: reconcile.BuildSucceeded, CompletedAt: fromUS(lastAt)}}
+		}
 		index[ps.Preset.ID] = len(snap.Presets)
 		snap.Presets = append(snap.Presets, ps)
 	}
@@ -206,11 +214,12 @@ func (s *Store) snapshot(ctx context.Context, q querier, now time.Time, limit in
 	// here costs less than sorting all of them in the database.
 	for i := range snap.Presets {
 		ps := &snap.Presets[i]
+		// Byte order of the ids is the order of their text form.
 		slices.SortFunc(ps.Prebuilds, func(a, b reconcile.Prebuild) int {
-			return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.WorkspaceID.String(), b.WorkspaceID.String()))
+			return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), bytes.Compare(a.WorkspaceID[:], b.WorkspaceID[:]))
 		})
 		slices.SortFunc(ps.FailedDeletes, func(a, b reconcile.FailedDelete) int {
-			return strings.Compare(a.WorkspaceID.String(), b.WorkspaceID.String())
+			return bytes.Compare(a.WorkspaceID[:], b.WorkspaceID[:])
 		})
 	}
 
@@ -220,7 +229,9 @@ func (s *Store) snapshot(ctx context.Context, q querier, now time.Time, limit in
 	// so the older history (one create per prebuild ever made) is not read.
 	// That success is the newest one (the highest id among those finished
 	// at the same time, the order the list is read in). Each preset costs
-	// a few seeks along builds_creates_ok and builds_creates.
+	// a few seeks along builds_creates_ok and builds_creates, so only the
+	// presets whose latest finished create (migration 604) is not that
+	// success are read here; step 1 gave the others their one create.
 	rows, err = q.QueryContext(ctx, s.q(`WITH x AS MATERIALIZED (
 			SELECT p.id AS preset_id,
 				(SELECT ok.completed_at FROM builds ok
@@ -229,7 +240,8 @@ func (s *Store) snapshot(ctx context.Context, q querier, now time.Time, limit in
 				(SELECT ok.id FROM builds ok
 				WHERE ok.preset_id = p.id AND ok.stage = 'prebuild' AND ok.transition = 'start' AND ok.status = 'succeeded' AND ok.template_version_id = t.active_version_id
 				ORDER BY ok.completed_at DESC, ok.id DESC LIMIT 1) AS ok_id
-			FROM presets p JOIN templates t ON t.id = p.template_id)
+			FROM presets p JOIN templates t ON t.id = p.template_id
+			WHERE p.last_create_id <> '' AND NOT (p.last_create_status = 'succeeded' AND p.last_create_version_id = t.active_version_id))
 		SELECT b.preset_id, b.id, b.template_version_id, b.status, b.completed_at
 		FROM x JOIN builds b ON b.preset_id = x.preset_id AND b.stage = 'prebuild' AND b.transition = 'start' AND b.completed_at >= COALESCE(x.ok_at, 0)
 		WHERE b.status IN ('succeeded', 'failed') AND (x.ok_id IS NULL OR b.completed_at > x.ok_at OR b.id >= x.ok_id)
@@ -587,8 +599,9 @@ func (s *Store) StartBuild(ctx context.Context, buildID uuid.UUID, now time.Time
 // FinishBuild implements reconcile.Store.
 func (s *Store) FinishBuild(ctx context.Context, buildID uuid.UUID, status reconcile.BuildStatus, log string, now time.Time) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		var wid, tr string
-		err := tx.QueryRowContext(ctx, s.q(`SELECT workspace_id, transition FROM builds WHERE id = ? AND status IN ('pending', 'running')`), buildID.String()).Scan(&wid, &tr)
+		var wid, tr, stage, pid, vid string
+		err := tx.QueryRowContext(ctx, s.q(`SELECT workspace_id, transition, stage, preset_id, template_version_id FROM builds WHERE id = ? AND status IN ('pending', 'running')`),
+			buildID.String()).Scan(&wid, &tr, &stage, &pid, &vid)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("unfinished build %s: %w", buildID, reconcile.ErrNotFound)
 		}
@@ -598,6 +611,15 @@ func (s *Store) FinishBuild(ctx context.Context, buildID uuid.UUID, status recon
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE builds SET status = ?, log = ?, completed_at = ?, started_at = CASE WHEN started_at = 0 THEN ? ELSE started_at END WHERE id = ?`),
 			string(status), log, us(now), us(now), buildID.String()); err != nil {
 			return fmt.Errorf("finish build: %w", err)
+		}
+		if reconcile.Stage(stage) == reconcile.StagePrebuild && reconcile.Transition(tr) == reconcile.TransitionStart && outcome(status) != "" && pid != "" {
+			// The preset's latest finished create (migration 604), when
+			// this one is newer, in the snapshot's order.
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE presets SET last_create_id = ?, last_create_version_id = ?, last_create_status = ?, last_create_completed_at = ?
+					WHERE id = ? AND (last_create_completed_at < ? OR (last_create_completed_at = ? AND last_create_id < ?))`),
+				buildID.String(), vid, string(status), us(now), pid, us(now), us(now), buildID.String()); err != nil {
+				return fmt.Errorf("record the preset's latest create: %w", err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE workspaces SET latest_build_outcome = ?, latest_build_completed_at = ? WHERE id = ? AND latest_build_id = ?`),
 			outcome(status), outcomeAt(status, now), wid, buildID.String()); err != nil {

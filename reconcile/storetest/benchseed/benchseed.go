@@ -83,6 +83,21 @@ func Pools(ctx context.Context, db *sql.DB, o Options) ([]uuid.UUID, error) {
 		7, buildRows, "(?, ?, 1, ?, ?, 'start', 'succeeded', 'prebuild', 'prebuilds', ?, ?, ?)"); err != nil {
 		return nil, err
 	}
+	// Each preset's latest finished create, as FinishBuild keeps it
+	// (migration 604 fills it the same way).
+	for _, q := range []string{
+		`UPDATE presets SET last_create_id = COALESCE((SELECT b.id FROM builds b
+			WHERE b.preset_id = presets.id AND b.stage = 'prebuild' AND b.transition = 'start' AND b.status IN ('succeeded', 'failed')
+			ORDER BY b.completed_at DESC, b.id DESC LIMIT 1), '')`,
+		`UPDATE presets SET
+			last_create_version_id = COALESCE((SELECT b.template_version_id FROM builds b WHERE b.id = presets.last_create_id), ''),
+			last_create_status = COALESCE((SELECT b.status FROM builds b WHERE b.id = presets.last_create_id), ''),
+			last_create_completed_at = COALESCE((SELECT b.completed_at FROM builds b WHERE b.id = presets.last_create_id), 0)`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return nil, err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
