@@ -289,7 +289,8 @@ func (p *Pool) Plan(ctx context.Context) (PassReport, error) {
 // ReconcileOnce runs one pass: it records the pass's decisions under the
 // pass lock (the builds it records are leased to this pool), in chunks of
 // PassChunk builds, and runs the builds (deletes first) through the
-// executor as their chunk commits, renewing their leases while they run. Builds whose lease ran out are taken over: recorded abandoned, and
+// executor as their chunk commits, renewing their leases while they run.
+// Builds whose lease ran out are taken over: recorded abandoned, and
 // their workspaces deleted (after making sure a command left on this host
 // is gone). When ctx ends, no further build starts; running ones are
 // killed, recorded canceled and cleaned up within StopTimeout.
