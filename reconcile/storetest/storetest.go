@@ -859,6 +859,7 @@ func testTrackUnknownBuild(t *testing.T, open func() Store) {
 	if !res.New || res.Replacements != 0 || res.Queued != 0 || res.Build.Owner != "carol" || res.Build.Preset != "small" {
 		t.Fatalf("track without replacements = %+v", res)
 	}
+	first := res.Build
 	// Tracked once with nothing replaced: a later track changes nothing.
 	req.Replacements = sampleReplacements()
 	res, err = s.TrackReplacements(ctx(t), req)
@@ -867,6 +868,11 @@ func testTrackUnknownBuild(t *testing.T, open func() Store) {
 	}
 	if res.New || res.Replacements != 0 {
 		t.Fatalf("re-track = %+v", res)
+	}
+	// What the first track said of the build it recorded is what the
+	// database holds.
+	if first != res.Build || first.VersionID == uuid.Nil || first.TemplateID == uuid.Nil || first.WorkspaceName == "" || first.Stage != reconcile.StageClaim {
+		t.Fatalf("build context when recorded:\n%+v\nread back:\n%+v", first, res.Build)
 	}
 	msgs, _ := s.ClaimDue(ctx(t), "o", T0, time.Minute, 10)
 	if len(msgs) != 0 {

@@ -28,10 +28,10 @@ func (s *Store) TrackReplacements(ctx context.Context, req reconcile.TrackReques
 		res = reconcile.TrackResult{} // a retried transaction starts over
 		bc, tracked, err := s.trackedBuild(ctx, tx, req.BuildID)
 		if errors.Is(err, reconcile.ErrNotFound) {
-			if err := s.recordBuild(ctx, tx, req); err != nil {
-				return err
+			var known bool
+			if bc, known, err = s.recordBuild(ctx, tx, req); err == nil && !known {
+				bc, tracked, err = s.trackedBuild(ctx, tx, req.BuildID)
 			}
-			bc, tracked, err = s.trackedBuild(ctx, tx, req.BuildID)
 		}
 		if err != nil {
 			return err
@@ -124,31 +124,37 @@ func (s *Store) trackedBuild(ctx context.Context, q querier, buildID uuid.UUID) 
 
 // recordBuild records an unknown build (and its workspace when unknown
 // too) as a succeeded claim of req.PresetID, so the provisioner hook works
-// for builds claimdrift did not start.
-func (s *Store) recordBuild(ctx context.Context, tx *sql.Tx, req reconcile.TrackRequest) error {
+// for builds claimdrift did not start. For a new workspace it returns the
+// build's context as written (known); otherwise the caller reads it.
+func (s *Store) recordBuild(ctx context.Context, tx *sql.Tx, req reconcile.TrackRequest) (bc reconcile.BuildContext, known bool, err error) {
 	var presetID, templateID, active, owner string
-	err := tx.QueryRowContext(ctx, s.q(`SELECT w.preset_id, w.template_id, t.active_version_id, w.owner FROM workspaces w JOIN templates t ON t.id = w.template_id WHERE w.id = ?`),
+	err = tx.QueryRowContext(ctx, s.q(`SELECT w.preset_id, w.template_id, t.active_version_id, w.owner FROM workspaces w JOIN templates t ON t.id = w.template_id WHERE w.id = ?`),
 		req.WorkspaceID.String()).Scan(&presetID, &templateID, &active, &owner)
 	newWorkspace := errors.Is(err, sql.ErrNoRows)
+	var version string
 	switch {
 	case newWorkspace:
 		if req.PresetID == uuid.Nil {
-			return fmt.Errorf("workspace %s and build %s are unknown (pass the preset to record them): %w", req.WorkspaceID, req.BuildID, reconcile.ErrNotFound)
+			return bc, false, fmt.Errorf("workspace %s and build %s are unknown (pass the preset to record them): %w", req.WorkspaceID, req.BuildID, reconcile.ErrNotFound)
 		}
-		err = tx.QueryRowContext(ctx, s.q(`SELECT p.template_id, t.active_version_id FROM presets p JOIN templates t ON t.id = p.template_id WHERE p.id = ?`),
-			req.PresetID.String()).Scan(&templateID, &active)
+		// What the build's context names, read with the preset.
+		var versionID string
+		err = tx.QueryRowContext(ctx, s.q(`SELECT p.template_id, t.active_version_id, t.name, t.organization, p.name, COALESCE(v.id, ''), COALESCE(v.name, '')
+			FROM presets p JOIN templates t ON t.id = p.template_id LEFT JOIN template_versions v ON v.id = t.active_version_id WHERE p.id = ?`),
+			req.PresetID.String()).Scan(&templateID, &active, &bc.Template, &bc.Organization, &bc.Preset, &versionID, &version)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("preset %s: %w", req.PresetID, reconcile.ErrNotFound)
+			return bc, false, fmt.Errorf("preset %s: %w", req.PresetID, reconcile.ErrNotFound)
 		}
 		if err != nil {
-			return err
+			return bc, false, err
 		}
+		bc.VersionID, bc.Version = parseID(versionID), version
 		presetID, owner = req.PresetID.String(), req.Claimant
 		if owner == "" {
 			owner = "unknown"
 		}
 	case err != nil:
-		return err
+		return bc, false, err
 	}
 	if presetID == "" && req.PresetID != uuid.Nil {
 		presetID = req.PresetID.String()
@@ -162,20 +168,23 @@ func (s *Store) recordBuild(ctx context.Context, tx *sql.Tx, req reconcile.Track
 		CreatedAt: req.Now, StartedAt: req.Now, CompletedAt: req.Now}
 	if !newWorkspace {
 		_, err = s.insertBuild(ctx, tx, b)
-		return err
+		return bc, false, err
 	}
 	// A new workspace is written pointing at its first build already.
+	name := "workspace-" + req.WorkspaceID.String()[:8]
 	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO workspaces (id, name, owner, template_id, preset_id, created_at, claimed_at,
 			latest_build_id, latest_build_transition, latest_build_version_id, latest_build_outcome, latest_build_completed_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		req.WorkspaceID.String(), "workspace-"+req.WorkspaceID.String()[:8], owner, templateID, presetID, us(req.Now), us(req.Now),
+		req.WorkspaceID.String(), name, owner, templateID, presetID, us(req.Now), us(req.Now),
 		b.ID.String(), string(b.Transition), idText(b.TemplateVersionID), outcome(b.Status), outcomeAt(b.Status, b.CompletedAt)); err != nil {
-		return fmt.Errorf("record workspace: %w", err)
+		return bc, false, fmt.Errorf("record workspace: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO builds (`+buildInsertCols+`) VALUES `+buildInsertTuple), buildInsertArgs(b)...); err != nil {
-		return fmt.Errorf("insert build: %w", err)
+		return bc, false, fmt.Errorf("insert build: %w", err)
 	}
-	return nil
+	bc.TemplateID, bc.PresetID, bc.WorkspaceID, bc.WorkspaceName, bc.Owner = parseID(templateID), req.PresetID, req.WorkspaceID, name, owner
+	bc.BuildID, bc.Stage, bc.Initiator = req.BuildID, b.Stage, initiator
+	return bc, true, nil
 }
 
 // buildReplacements reads a build's recorded replacements, in the order
