@@ -757,8 +757,11 @@ type ClaimRunner interface {
 	RunsClaims() bool
 }
 
-// runsClaims reports whether a claim runs a command: not without an
-// executor, nor with one that says it runs none.
+// RunsClaims reports whether a claim runs a command: not without an
+// executor, nor with one that says it runs none (a claim is then one
+// database transaction).
+func (p *Pool) RunsClaims() bool { return p.runsClaims() }
+
 func (p *Pool) runsClaims() bool {
 	if p.exec == nil {
 		return false

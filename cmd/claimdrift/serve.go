@@ -17,6 +17,7 @@ import (
 	"github.com/claimdrift/claimdrift/notify"
 	"github.com/claimdrift/claimdrift/reconcile"
 	"github.com/claimdrift/claimdrift/reconcile/api"
+	"github.com/claimdrift/claimdrift/reconcile/postgres"
 )
 
 type serveOptions struct {
@@ -96,8 +97,17 @@ func runServe(ctx context.Context, o *serveOptions, io ioStreams, g *globalOptio
 		pool := reconcile.NewPool(s, x, reconcile.Options{Policy: pol, MaxBuilds: o.loop.maxBuilds, Parallelism: o.loop.parallel, Logger: lg,
 			AnalyzePlan: o.loop.exec.analyzePlan(io), Recipients: notifyRecipients(s, lg),
 			Lease: o.loop.policy.lease, StopTimeout: o.loop.stopTimeout, RecordRetry: o.loop.exec.recordRetry})
+		// On PostgreSQL, as many requests do their database work at once
+		// as the store keeps connections; the others queue in arrival
+		// order (SQLite's writes already queue in the store).
+		admission := 0
+		if _, ok := s.(*postgres.Store); ok {
+			if admission = g.store.maxConns; admission <= 0 {
+				admission = postgres.DefaultMaxConns()
+			}
+		}
 		srv, err := api.New(as, pool, api.Options{MaxPlanBytes: o.maxPlanBytes, MetricsTokenRequired: o.metricsTokenRequired,
-			Policy: pol, Logger: lg})
+			Policy: pol, Logger: lg, Admission: admission})
 		if err != nil {
 			return err
 		}

@@ -123,7 +123,15 @@ func main() {
 		return
 	}
 
-	srv, err := api.New(s, pool, api.Options{})
+	// As serve does: on PostgreSQL, as many requests do their database
+	// work at once as the store keeps connections.
+	admission := 0
+	if *backend == "postgres" {
+		if admission = *maxConns; admission <= 0 {
+			admission = postgres.DefaultMaxConns()
+		}
+	}
+	srv, err := api.New(s, pool, api.Options{Admission: admission})
 	if err != nil {
 		log.Fatal(err)
 	}

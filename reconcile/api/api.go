@@ -60,6 +60,11 @@ type Options struct {
 	Now func() time.Time
 	// ReadyTimeout bounds the database check of /readyz (default 2s).
 	ReadyTimeout time.Duration
+	// Admission, when positive, is how many claims, tracks and Coder
+	// notifications do their database work at once; the others wait in
+	// arrival order. Set it to a PostgreSQL store's connection limit (0:
+	// no limit, for SQLite, whose writes already queue in the process).
+	Admission int
 }
 
 // Server serves the API and the status page.
@@ -72,6 +77,7 @@ type Server struct {
 
 	coderNotifications *prometheus.CounterVec
 	requests           *prometheus.CounterVec
+	admit              *admission
 }
 
 // New returns a server over pool and store (the pool's store).
@@ -95,7 +101,7 @@ func New(store Store, pool *reconcile.Pool, opts Options) (*Server, error) {
 	if opts.ReadyTimeout <= 0 {
 		opts.ReadyTimeout = 2 * time.Second
 	}
-	s := &Server{store: store, pool: pool, opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	s := &Server{store: store, pool: pool, opts: opts, log: opts.Logger, mux: http.NewServeMux(), admit: newAdmission(opts.Admission)}
 	s.coderNotifications = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "claimdrift_coder_notifications_total",
 		Help: "Coder webhook notifications received by this process, by result (recorded, duplicate, ignored, malformed).",

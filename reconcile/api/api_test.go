@@ -139,7 +139,7 @@ func TestAuthMatrix(t *testing.T) {
 
 func TestTrackPlan(t *testing.T) {
 	forEachStore(t, func(t *testing.T, open func(t *testing.T) testStore) {
-		w := newWorld(t, open, api.Options{})
+		w := newWorld(t, open, api.Options{Admission: 1}) // one turn at a time: a request that kept its turn would hang the next
 		ws, build := uuid.New(), uuid.New()
 		path := fmt.Sprintf("/api/v1/workspaces/%s/builds/%s/plan?preset=%s&user=alice", ws, build, w.small.ID)
 		plan := planFile(t, "providers/docker.json")
@@ -193,7 +193,7 @@ func TestTrackPlan(t *testing.T) {
 
 func TestBadBodies(t *testing.T) {
 	forEachStore(t, func(t *testing.T, open func(t *testing.T) testStore) {
-		w := newWorld(t, open, api.Options{MaxPlanBytes: 4096})
+		w := newWorld(t, open, api.Options{MaxPlanBytes: 4096, Admission: 1})
 		track := fmt.Sprintf("/api/v1/workspaces/%s/builds/%s/plan?preset=%s", uuid.New(), uuid.New(), w.small.ID)
 		cases := []struct {
 			name, method, path, body string
@@ -239,7 +239,7 @@ func TestBadBodies(t *testing.T) {
 
 func TestClaim(t *testing.T) {
 	forEachStore(t, func(t *testing.T, open func(t *testing.T) testStore) {
-		w := newWorld(t, open, api.Options{})
+		w := newWorld(t, open, api.Options{Admission: 1}) // one turn at a time: a request that kept its turn would hang the next
 		a := w.do("POST", "/api/v1/presets/docker-dev/small/claims", w.tokens["claim"], strings.NewReader(`{"user":"alice"}`))
 		if a.status != 409 {
 			t.Fatalf("claim of an empty pool: %d %s", a.status, a.body)

@@ -176,7 +176,11 @@ func (s *Server) coderNotification(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	obs.Now = s.opts.Now()
+	if err := s.admit.enter(r.Context()); err != nil {
+		return // the client is gone
+	}
 	res, err := s.pool.RecordObserved(r.Context(), obs)
+	s.admit.leave()
 	if err != nil {
 		s.storeError(w, r, err)
 		return

@@ -54,7 +54,7 @@ func coderEnvelope(msgID, templateID, name string, labels map[string]string, dat
 
 func TestCoderNotifications(t *testing.T) {
 	forEachStore(t, func(t *testing.T, open func(t *testing.T) testStore) {
-		w := newWorld(t, open, api.Options{})
+		w := newWorld(t, open, api.Options{Admission: 1})
 		msgID := uuid.NewString()
 		body := coderMessage(msgID, "ws-7", 2, map[string]string{
 			"docker_container.workspace[0]":                  "env, hostname",

@@ -85,20 +85,29 @@ func (s *Server) trackPlan(w http.ResponseWriter, r *http.Request) {
 		if t := q.Get("template"); t != "" {
 			key = t + "/" + p
 		}
+		if err := s.admit.enter(r.Context()); err != nil {
+			return // the client is gone
+		}
 		pi, err := s.findPreset(r, key)
+		s.admit.leave()
 		if err != nil {
 			s.presetError(w, r, err)
 			return
 		}
 		req.PresetID = pi.Preset.ID
 	}
+	// No turn is held while the plan streams in.
 	rep, err := analyzer.Analyze(http.MaxBytesReader(w, r.Body, s.opts.MaxPlanBytes), analyzer.Options{})
 	if err != nil {
 		s.planError(w, err)
 		return
 	}
 	req.Replacements = rep.Replacements
+	if err := s.admit.enter(r.Context()); err != nil {
+		return // the client is gone
+	}
 	res, err := s.pool.Track(r.Context(), req)
+	s.admit.leave()
 	if err != nil {
 		s.storeError(w, r, err)
 		return
@@ -168,12 +177,28 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, `"user" is required`)
 		return
 	}
-	pi, err := s.findPreset(r, key)
-	if err != nil {
-		s.presetError(w, r, err)
+	// A claim without a claim command is database work only: it waits
+	// its turn as a whole. One that runs a command (minutes of apply) must
+	// not hold a turn meanwhile.
+	gated := !s.pool.RunsClaims()
+	if gated {
+		if err := s.admit.enter(r.Context()); err != nil {
+			return // the client is gone
+		}
+	}
+	pi, presetErr := s.findPreset(r, key)
+	var res reconcile.ClaimResult
+	var err error
+	if presetErr == nil {
+		res, err = s.pool.Claim(r.Context(), body.User, body.Name, pi.Preset.ID)
+	}
+	if gated {
+		s.admit.leave()
+	}
+	if presetErr != nil {
+		s.presetError(w, r, presetErr)
 		return
 	}
-	res, err := s.pool.Claim(r.Context(), body.User, body.Name, pi.Preset.ID)
 	if errors.Is(err, reconcile.ErrNoClaimablePrebuilds) {
 		writeError(w, http.StatusConflict, fmt.Sprintf("preset %s of template %s has no ready prebuild to claim", pi.Preset.Name, pi.Template.Name))
 		return
