@@ -15,6 +15,10 @@
 // a shutdown cancels them (BuildCanceled) and deletes their workspaces.
 // Only BuildFailed counts toward backoff and the failure limit.
 //
+// A pass records its builds in chunks (PassWrite.Chunk), each in a short
+// transaction, under a pass lock the store holds across them; the pool
+// starts builds as their chunk commits.
+//
 // Storage lives in subpackages named after their dependency
 // (reconcile/sqlite, reconcile/postgres); they implement the Store
 // interface declared here and notify.Outbox. reconcile imports notify and

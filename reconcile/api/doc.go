@@ -6,5 +6,7 @@
 // Requests carry bearer tokens with scopes (track, claim, read, admin;
 // admin grants every scope). Only the SHA-256 of a token is stored and
 // compared, in constant time. Handlers work over the pool and the store;
-// the page's templates and assets are embedded.
+// with Options.Admission, claims, tracks and Coder notifications take
+// turns at their database work in arrival order. The page's templates and
+// assets are embedded.
 package api
