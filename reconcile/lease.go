@@ -97,6 +97,10 @@ func (h *heartbeat) loop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		// Only builds running before the renewal began can be missing from
+		// it because someone took them over: one that started meanwhile
+		// (recorded by a later chunk of the pass) may not be in its answer.
+		before := h.runningIDs()
 		rctx, cancel := context.WithTimeout(ctx, every)
 		held, err := h.p.store.RenewLeases(rctx, h.p.opts.Owner, h.p.opts.Now().Add(h.p.opts.Lease))
 		cancel()
@@ -112,8 +116,19 @@ func (h *heartbeat) loop(ctx context.Context) {
 		for _, id := range held {
 			mine[id] = true
 		}
-		h.cancelAll(func(id uuid.UUID) bool { return !mine[id] }, fmt.Errorf("%w: taken over by another reconciler", ErrLeaseLost))
+		h.cancelAll(func(id uuid.UUID) bool { return before[id] && !mine[id] }, fmt.Errorf("%w: taken over by another reconciler", ErrLeaseLost))
 	}
+}
+
+// runningIDs is the set of builds held now.
+func (h *heartbeat) runningIDs() map[uuid.UUID]bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ids := make(map[uuid.UUID]bool, len(h.running))
+	for id := range h.running {
+		ids[id] = true
+	}
+	return ids
 }
 
 func (h *heartbeat) cancelAll(which func(uuid.UUID) bool, cause error) {

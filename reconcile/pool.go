@@ -495,13 +495,16 @@ func (p *Pool) runBuild(ctx context.Context, hb *heartbeat, b Build, job Job) (B
 	bctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	hb.hold(b.ID, cancel)
-	defer hb.release(b.ID)
 	job.OnStart = func(pi ProcessInfo) {
 		if err := p.store.SetBuildProcess(context.WithoutCancel(ctx), b.ID, p.opts.Owner, pi); err != nil {
 			p.opts.Logger.WarnContext(ctx, "record build process", "build_id", b.ID.String(), "error", err.Error())
 		}
 	}
 	res, err := p.exec.Run(bctx, job)
+	// The command is over: nothing is left to kill if the lease is lost.
+	// Released before its outcome is recorded, so that a renewal that no
+	// longer finds the finished build does not report it taken over.
+	hb.release(b.ID)
 	switch cause := context.Cause(bctx); {
 	case err != nil && errors.Is(cause, ErrLeaseLost):
 		// Someone else holds the build now (or will): its outcome is theirs.

@@ -3,6 +3,7 @@ package reconcile_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -595,3 +596,53 @@ func TestPassStartsBuildsWhileRecording(t *testing.T) {
 		})
 	}
 }
+
+// sleepRun is an executor whose builds take a few milliseconds.
+type sleepRun struct{ d time.Duration }
+
+func (s sleepRun) Run(ctx context.Context, job reconcile.Job) (reconcile.JobResult, error) {
+	select {
+	case <-time.After(s.d):
+		return reconcile.JobResult{}, nil
+	case <-ctx.Done():
+		return reconcile.JobResult{}, context.Cause(ctx)
+	}
+}
+
+// TestRenewalsSpareBuildsStartingOrFinishing: with leases renewed every
+// few milliseconds, builds start while later chunks are still recorded
+// and finish all the time. A renewal must not take a build that started
+// after it began, or one that finished meanwhile, for a build someone
+// took over: every build succeeds, and nothing is reported lost.
+func TestRenewalsSpareBuildsStartingOrFinishing(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b.newDB(t)())
+			e.importTemplate("v1", 120)
+			var logs strings.Builder
+			var mu sync.Mutex
+			lg := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				return logs.Write(p)
+			}), nil))
+			p := reconcile.NewPool(e.s, sleepRun{3 * time.Millisecond}, reconcile.Options{PassChunk: 1, Parallelism: 4, Lease: 150 * time.Millisecond, Logger: lg})
+			rep, err := p.ReconcileOnce(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := count(rep.Builds, reconcile.JobCreate, reconcile.BuildSucceeded); n != 120 {
+				t.Fatalf("%d of 120 creates succeeded: %+v", n, rep.Builds)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if strings.Contains(logs.String(), "lease lost") {
+				t.Fatalf("a build was reported taken over with no other reconciler:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
