@@ -1,10 +1,11 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,6 +90,13 @@ type HistoryReplacement struct {
 	Changes []analyzer.Change `json:"changes"`
 }
 
+// RecordedOrder is the order of a build's recorded replacements wherever
+// they are listed: by resource address, then deposed key, byte by byte
+// (not by a database's collation, which differs between servers).
+func RecordedOrder(aResource, aDeposed, bResource, bDeposed string) int {
+	return cmp.Or(strings.Compare(aResource, bResource), strings.Compare(aDeposed, bDeposed))
+}
+
 // RecordedReplacements is what the history shows of a build's tracked
 // replacements: one per resource instance (the first of duplicates), by
 // resource address then deposed key, byte by byte.
@@ -103,11 +111,8 @@ func RecordedReplacements(reps []analyzer.Replacement) []HistoryReplacement {
 			sorted = append(sorted, r)
 		}
 	}
-	sort.SliceStable(sorted, func(i, j int) bool {
-		if sorted[i].Resource != sorted[j].Resource {
-			return sorted[i].Resource < sorted[j].Resource
-		}
-		return sorted[i].Deposed < sorted[j].Deposed
+	slices.SortStableFunc(sorted, func(a, b analyzer.Replacement) int {
+		return RecordedOrder(a.Resource, a.Deposed, b.Resource, b.Deposed)
 	})
 	out := make([]HistoryReplacement, len(sorted))
 	for i, r := range sorted {

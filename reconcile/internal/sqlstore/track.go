@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -195,8 +195,7 @@ func (s *Store) buildReplacements(ctx context.Context, q querier, buildID uuid.U
 }
 
 // replacementsOf reads the recorded replacements of builds (ids), by
-// build, each build's ordered by resource and deposed key byte by byte
-// (not by the database's collation, which differs between servers).
+// build, each build's in reconcile.RecordedOrder.
 func (s *Store) replacementsOf(ctx context.Context, q querier, ids []any) (map[string][]reconcile.HistoryReplacement, error) {
 	out := map[string][]reconcile.HistoryReplacement{}
 	if len(ids) == 0 {
@@ -233,12 +232,7 @@ func (s *Store) replacementsOf(ctx context.Context, q querier, ids []any) (map[s
 		return nil, err
 	}
 	for bid, rs := range byBuild {
-		sort.Slice(rs, func(i, j int) bool {
-			if rs[i].r.Resource != rs[j].r.Resource {
-				return rs[i].r.Resource < rs[j].r.Resource
-			}
-			return rs[i].deposed < rs[j].deposed
-		})
+		slices.SortFunc(rs, func(a, b row) int { return reconcile.RecordedOrder(a.r.Resource, a.deposed, b.r.Resource, b.deposed) })
 		list := make([]reconcile.HistoryReplacement, len(rs))
 		for i, x := range rs {
 			list[i] = x.r
