@@ -207,6 +207,8 @@ func TestBadBodies(t *testing.T) {
 			{"state, not a plan", "POST", "/api/v1/analyze", `{"format_version":"1.0","values":{"root_module":{}}}`, 400},
 			{"binary plan", "POST", "/api/v1/analyze", "PK\x03\x04rest", 400},
 			{"bad workspace id", "POST", "/api/v1/workspaces/nope/builds/" + uuid.NewString() + "/plan", "{}", 400},
+			{"track unknown preset id", "POST", fmt.Sprintf("/api/v1/workspaces/%s/builds/%s/plan?preset=%s", uuid.New(), uuid.New(), uuid.New()), planFile(t, "tainted.json"), 404},
+			{"track unknown preset name", "POST", fmt.Sprintf("/api/v1/workspaces/%s/builds/%s/plan?preset=docker-dev/huge", uuid.New(), uuid.New()), "{}", 404},
 			{"claim malformed", "POST", "/api/v1/presets/docker-dev/small/claims", `{"user":`, 400},
 			{"claim two values", "POST", "/api/v1/presets/docker-dev/small/claims", `{"user":"a"} {}`, 400},
 			{"claim no user", "POST", "/api/v1/presets/docker-dev/small/claims", `{"name":"x"}`, 400},

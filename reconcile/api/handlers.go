@@ -85,16 +85,23 @@ func (s *Server) trackPlan(w http.ResponseWriter, r *http.Request) {
 		if t := q.Get("template"); t != "" {
 			key = t + "/" + p
 		}
-		if err := s.admit.enter(r.Context()); err != nil {
-			return // the client is gone
+		if id, err := uuid.Parse(key); err == nil {
+			// An id goes to the store as it is: the store reads the
+			// preset with the build, and answers not found when it would
+			// record a new workspace under an unknown one.
+			req.PresetID = id
+		} else {
+			if err := s.admit.enter(r.Context()); err != nil {
+				return // the client is gone
+			}
+			pi, err := s.findPreset(r, key)
+			s.admit.leave()
+			if err != nil {
+				s.presetError(w, r, err)
+				return
+			}
+			req.PresetID = pi.Preset.ID
 		}
-		pi, err := s.findPreset(r, key)
-		s.admit.leave()
-		if err != nil {
-			s.presetError(w, r, err)
-			return
-		}
-		req.PresetID = pi.Preset.ID
 	}
 	// No turn is held while the plan streams in.
 	rep, err := analyzer.Analyze(http.MaxBytesReader(w, r.Body, s.opts.MaxPlanBytes), analyzer.Options{})

@@ -172,6 +172,7 @@ var dialect = sqlstore.Dialect{
 	Name:                "postgres",
 	Numbered:            true,
 	ForUpdateSkipLocked: " FOR UPDATE SKIP LOCKED",
+	WritableCTE:         true,
 	ReadIsolation:       sql.LevelRepeatableRead,
 	LockPass: func(ctx context.Context, tx *sql.Tx) (bool, error) {
 		var ok bool

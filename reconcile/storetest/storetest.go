@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -55,6 +56,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"TwoReconcilersNeverOvercreate", testTwoReconcilers},
 		{"TrackIdempotent", testTrackIdempotent},
 		{"TrackUnknownBuild", testTrackUnknownBuild},
+		{"TrackNewBuildOfKnownWorkspace", testTrackNewBuildOfKnownWorkspace},
 		{"TrackManyReplacements", testTrackManyReplacements},
 		{"Outbox", testOutbox},
 		{"OutboxDispatcherOnce", testOutboxDispatcher},
@@ -794,15 +796,16 @@ func testTrackIdempotent(t *testing.T, open func() Store) {
 }
 
 // testTrackManyReplacements tracks more replacements than one insert
-// statement writes, with addresses whose byte order differs from common
+// statement writes (and more parameters than PostgreSQL takes in one
+// statement, so a combined batch must be split), with addresses whose byte order differs from common
 // collations and a deposed object beside its current one: the new track
 // and the repeated one answer the same list, in byte order.
 func testTrackManyReplacements(t *testing.T, open func() Store) {
 	s := open()
 	_, p := seed(t, s, 0)
 	var reps []analyzer.Replacement
-	for i := range 450 {
-		reps = append(reps, analyzer.Replacement{Resource: fmt.Sprintf(`module.m["k-%03d"].docker_volume.v`, 449-i), Type: "docker_volume", Reason: "replace_because_cannot_update", Paths: []string{"name"}})
+	for i := range 4800 {
+		reps = append(reps, analyzer.Replacement{Resource: fmt.Sprintf(`module.m["k-%04d"].docker_volume.v`, 4799-i), Type: "docker_volume", Reason: "replace_because_cannot_update", Paths: []string{"name"}})
 	}
 	reps = append(reps,
 		analyzer.Replacement{Resource: "docker_container.B", Type: "docker_container", Reason: "replace_because_cannot_update"},
@@ -828,7 +831,7 @@ func testTrackManyReplacements(t *testing.T, open func() Store) {
 	for _, r := range first.Recorded[:5] {
 		got = append(got, r.Resource)
 	}
-	if want := []string{"docker_container.B", "docker_container._x", "docker_container.a", "docker_container.a", `module.m["k-000"].docker_volume.v`}; !reflect.DeepEqual(got, want) {
+	if want := []string{"docker_container.B", "docker_container._x", "docker_container.a", "docker_container.a", `module.m["k-0000"].docker_volume.v`}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("order = %q, want %q", got, want)
 	}
 	hs, ok := s.(interface {
@@ -877,6 +880,57 @@ func testTrackUnknownBuild(t *testing.T, open func() Store) {
 	msgs, _ := s.ClaimDue(ctx(t), "o", T0, time.Minute, 10)
 	if len(msgs) != 0 {
 		t.Fatalf("%d notifications for a build that replaced nothing", len(msgs))
+	}
+}
+
+// testTrackNewBuildOfKnownWorkspace tracks builds claimdrift did not
+// start of a workspace it knows (a user's later build of a claimed
+// workspace): each is recorded with the next build number, the context
+// the first track answers is what a repeated one reads back, and a
+// preset id matters only when a new workspace is recorded under it.
+func testTrackNewBuildOfKnownWorkspace(t *testing.T, open func() Store) {
+	s := open()
+	_, p := seed(t, s, 1)
+	fill(t, s, T0, reconcile.BuildSucceeded)
+	c, err := s.Claim(ctx(t), reconcile.ClaimRequest{PresetID: p.ID, User: "alice", Now: T0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reps := sampleReplacements()
+	for i, claimant := range []string{"bob", ""} {
+		req := reconcile.TrackRequest{WorkspaceID: c.Workspace.ID, BuildID: uuid.New(), Claimant: claimant, Replacements: reps, Now: T0, Notify: notifyFor(reps)}
+		first, err := s.TrackReplacements(ctx(t), req)
+		if err != nil {
+			t.Fatalf("track build %d of the workspace: %v", 3+i, err)
+		}
+		initiator := claimant
+		if initiator == "" {
+			initiator = "alice"
+		}
+		bc := first.Build
+		if !first.New || first.Replacements != 2 || first.Queued != 1 || bc.BuildID != req.BuildID || bc.WorkspaceID != c.Workspace.ID || bc.WorkspaceName != c.Workspace.Name ||
+			bc.Owner != "alice" || bc.Initiator != initiator || bc.Stage != reconcile.StageClaim || bc.Preset != "small" || bc.PresetID != p.ID || bc.Version != "v1" || bc.Template != "tpl" {
+			t.Fatalf("track of build %d = %+v", 3+i, first)
+		}
+		// A preset id beside a known build is not needed and not read.
+		req.PresetID = uuid.New()
+		again, err := s.TrackReplacements(ctx(t), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.New || again.Build != bc {
+			t.Fatalf("build context when recorded:\n%+v\nread back:\n%+v", bc, again.Build)
+		}
+	}
+	// A new workspace under an unknown preset is refused, and nothing of
+	// it is kept.
+	req := reconcile.TrackRequest{WorkspaceID: uuid.New(), BuildID: uuid.New(), PresetID: uuid.New(), Replacements: reps, Now: T0}
+	if _, err := s.TrackReplacements(ctx(t), req); !errors.Is(err, reconcile.ErrNotFound) || !strings.Contains(err.Error(), req.PresetID.String()) {
+		t.Fatalf("unknown preset: %v", err)
+	}
+	req.PresetID = uuid.Nil
+	if _, err := s.TrackReplacements(ctx(t), req); !errors.Is(err, reconcile.ErrNotFound) {
+		t.Fatalf("the refused workspace was recorded: %v", err)
 	}
 }
 

@@ -24,25 +24,40 @@ func (s *Store) Enqueue(ctx context.Context, msgs []notify.Message) error {
 }
 
 func (s *Store) enqueue(ctx context.Context, q querier, msgs []notify.Message, now time.Time) error {
-	for _, m := range msgs {
-		payload, err := json.Marshal(m.Notification)
-		if err != nil {
-			return fmt.Errorf("encode notification: %w", err)
-		}
-		if m.ID == uuid.Nil {
-			m.ID = uuid.New()
-		}
-		created := m.CreatedAt
-		if created.IsZero() {
-			created = now
-		}
-		if _, err := q.ExecContext(ctx, s.q(`INSERT INTO outbox (id, dedup_key, kind, recipient, payload, status, attempts, next_attempt_at, created_at)
-			VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (dedup_key) DO NOTHING`),
-			m.ID.String(), m.DedupKey, string(m.Notification.Kind), m.Recipient, string(payload), us(created), us(created)); err != nil {
-			return fmt.Errorf("queue notification: %w", err)
-		}
+	ws, err := outboxWrites(msgs, now)
+	if err != nil {
+		return err
 	}
-	return nil
+	_, err = s.execBatch(ctx, q, ws)
+	return err
+}
+
+// outboxWrites are the multi-row inserts that queue msgs as pending
+// (a message whose dedup key is queued already is not queued again).
+func outboxWrites(msgs []notify.Message, now time.Time) ([]write, error) {
+	var out []write
+	for len(msgs) > 0 {
+		batch := msgs[:min(len(msgs), insertBatch)]
+		msgs = msgs[len(batch):]
+		args := make([]any, 0, 7*len(batch))
+		for _, m := range batch {
+			payload, err := json.Marshal(m.Notification)
+			if err != nil {
+				return nil, fmt.Errorf("encode notification: %w", err)
+			}
+			if m.ID == uuid.Nil {
+				m.ID = uuid.New()
+			}
+			created := m.CreatedAt
+			if created.IsZero() {
+				created = now
+			}
+			args = append(args, m.ID.String(), m.DedupKey, string(m.Notification.Kind), m.Recipient, string(payload), us(created), us(created))
+		}
+		out = append(out, write{"queue notification", `INSERT INTO outbox (id, dedup_key, kind, recipient, payload, status, attempts, next_attempt_at, created_at)
+			VALUES ` + repeatTuple(`(?, ?, ?, ?, ?, 'pending', 0, ?, ?)`, len(batch)) + ` ON CONFLICT (dedup_key) DO NOTHING`, args})
+	}
+	return out, nil
 }
 
 // ClaimDue implements notify.Outbox: it leases due, unleased pending

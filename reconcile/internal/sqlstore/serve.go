@@ -381,26 +381,38 @@ func (s *Store) RecordObserved(ctx context.Context, in reconcile.ObservedReplace
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO tracked_builds (build_id, workspace_id, replacements, tracked_at) VALUES (?, ?, ?, ?)`),
-			buildID.String(), wsID.String(), len(in.Replacements), us(in.Now)); err != nil {
-			return fmt.Errorf("record tracked build: %w", err)
-		}
-		if res.Replacements, err = s.insertReplacements(ctx, tx, buildID, wsID, in.Replacements, in.PathsAsGiven, in.Now); err != nil {
+		ws := []write{{"record tracked build", `INSERT INTO tracked_builds (build_id, workspace_id, replacements, tracked_at) VALUES (?, ?, ?, ?)`,
+			[]any{buildID.String(), wsID.String(), len(in.Replacements), us(in.Now)}}}
+		reps, err := replacementWrites(buildID, wsID, in.Replacements, in.PathsAsGiven, in.Now)
+		if err != nil {
 			return err
 		}
+		ws = append(ws, reps...)
 		res.New = true
 		if res.Build, err = s.buildContext(ctx, tx, buildID); err != nil {
 			return err
 		}
-		if res.Replacements == 0 || in.Notify == nil {
-			return nil
+		// An untracked build has no replacements recorded yet: all are new.
+		if len(in.Replacements) > 0 && in.Notify != nil {
+			msgs, err := in.Notify(s.withTx(ctx, tx), res.Build)
+			if err != nil {
+				return err
+			}
+			res.Queued = len(msgs)
+			out, err := outboxWrites(msgs, in.Now)
+			if err != nil {
+				return err
+			}
+			ws = append(ws, out...)
 		}
-		msgs, err := in.Notify(s.withTx(ctx, tx), res.Build)
+		counts, err := s.execBatch(ctx, tx, ws)
 		if err != nil {
 			return err
 		}
-		res.Queued = len(msgs)
-		return s.enqueue(ctx, tx, msgs, in.Now)
+		for _, n := range counts[1 : 1+len(reps)] {
+			res.Replacements += int(n)
+		}
+		return nil
 	})
 	return res, err
 }

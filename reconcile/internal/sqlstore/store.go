@@ -38,6 +38,10 @@ type Dialect struct {
 	// (SQLite has one writer: waiting in Go beats the busy handler's
 	// sleeps, which reach 100 ms each under load).
 	SerializeWrites bool
+	// WritableCTE sends a batch of writes (execBatch) as one statement of
+	// data-modifying WITH queries, one round trip (PostgreSQL); false runs
+	// them one by one (SQLite, in process, has no round trips to save).
+	WritableCTE bool
 	// Retryable reports errors after which a write transaction is run
 	// again from the start: a unique-key violation or serialization
 	// failure from a concurrent identical request, whose retry then sees

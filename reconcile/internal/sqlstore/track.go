@@ -16,9 +16,11 @@ import (
 	"github.com/google/uuid"
 )
 
-// TrackReplacements implements reconcile.Store. A build already known
-// (a claim claimdrift started) costs one read before the writes; an
-// unknown one is recorded with its workspace first.
+// TrackReplacements implements reconcile.Store. One query reads what
+// the track needs (the build, else its workspace, else the preset); the
+// writes then go out as one batch (execBatch: one round trip on
+// PostgreSQL), with the recipients' lookup between them when the build
+// notifies.
 func (s *Store) TrackReplacements(ctx context.Context, req reconcile.TrackRequest) (reconcile.TrackResult, error) {
 	if err := reconcile.ValidateOptionalName("claimant", req.Claimant); err != nil {
 		return reconcile.TrackResult{}, err
@@ -26,55 +28,74 @@ func (s *Store) TrackReplacements(ctx context.Context, req reconcile.TrackReques
 	var res reconcile.TrackResult
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res = reconcile.TrackResult{} // a retried transaction starts over
-		bc, tracked, err := s.trackedBuild(ctx, tx, req.BuildID)
-		if errors.Is(err, reconcile.ErrNotFound) {
-			var known bool
-			if bc, known, err = s.recordBuild(ctx, tx, req); err == nil && !known {
-				bc, tracked, err = s.trackedBuild(ctx, tx, req.BuildID)
-			}
-		}
+		t, err := s.readTrackTarget(ctx, tx, req)
 		if err != nil {
 			return err
 		}
-		if bc.WorkspaceID != req.WorkspaceID {
-			return fmt.Errorf("build %s belongs to workspace %s, not %s: %w", req.BuildID, bc.WorkspaceID, req.WorkspaceID, reconcile.ErrNotFound)
+		var ws []write
+		switch {
+		case t.build != nil:
+			res.Build = t.build.bc
+		case t.workspace != nil, t.preset != nil:
+			res.Build, ws = claimBuildWrites(req, t)
+		case req.PresetID == uuid.Nil:
+			return fmt.Errorf("workspace %s and build %s are unknown (pass the preset to record them): %w", req.WorkspaceID, req.BuildID, reconcile.ErrNotFound)
+		default:
+			return fmt.Errorf("preset %s: %w", req.PresetID, reconcile.ErrNotFound)
 		}
-		res.Build = bc
-		if tracked {
+		if res.Build.WorkspaceID != req.WorkspaceID {
+			return fmt.Errorf("build %s belongs to workspace %s, not %s: %w", req.BuildID, res.Build.WorkspaceID, req.WorkspaceID, reconcile.ErrNotFound)
+		}
+		if t.build != nil && t.build.extra != 0 {
+			// Tracked before: the same answer, nothing written.
 			res.Recorded, err = s.buildReplacements(ctx, tx, req.BuildID)
 			res.Replacements = len(res.Recorded)
 			return err
 		}
 		res.New = true
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO tracked_builds (build_id, workspace_id, replacements, tracked_at) VALUES (?, ?, ?, ?)`),
-			req.BuildID.String(), req.WorkspaceID.String(), len(req.Replacements), us(req.Now)); err != nil {
-			return fmt.Errorf("record tracked build: %w", err)
-		}
-		if res.Replacements, err = s.insertReplacements(ctx, tx, req.BuildID, req.WorkspaceID, req.Replacements, nil, req.Now); err != nil {
-			return err
-		}
-		res.Recorded = reconcile.RecordedReplacements(req.Replacements)
-		if res.Replacements == 0 || req.Notify == nil {
-			return nil
-		}
-		msgs, err := req.Notify(s.withTx(ctx, tx), bc)
+		ws = append(ws, write{"record tracked build", `INSERT INTO tracked_builds (build_id, workspace_id, replacements, tracked_at) VALUES (?, ?, ?, ?)`,
+			[]any{req.BuildID.String(), req.WorkspaceID.String(), len(req.Replacements), us(req.Now)}})
+		first := len(ws)
+		reps, err := replacementWrites(req.BuildID, req.WorkspaceID, req.Replacements, nil, req.Now)
 		if err != nil {
 			return err
 		}
-		res.Queued = len(msgs)
-		return s.enqueue(ctx, tx, msgs, req.Now)
+		ws = append(ws, reps...)
+		// An untracked build has no replacements recorded (they are only
+		// written with its tracked_builds row): all of these are new.
+		if len(req.Replacements) > 0 && req.Notify != nil {
+			msgs, err := req.Notify(s.withTx(ctx, tx), res.Build)
+			if err != nil {
+				return err
+			}
+			res.Queued = len(msgs)
+			out, err := outboxWrites(msgs, req.Now)
+			if err != nil {
+				return err
+			}
+			ws = append(ws, out...)
+		}
+		counts, err := s.execBatch(ctx, tx, ws)
+		if err != nil {
+			return err
+		}
+		for _, n := range counts[first : first+len(reps)] {
+			res.Replacements += int(n)
+		}
+		res.Recorded = reconcile.RecordedReplacements(req.Replacements)
+		return nil
 	})
 	return res, err
 }
 
-// replacementCols are the columns insertReplacements writes per row.
+// replacementCols are the columns replacementWrites writes per row.
 const replacementCols = `build_id, resource, deposed, workspace_id, module, type, name, provider, reason, replace_order, paths, changes, paths_as_given, created_at`
 
-// insertReplacements records a build's replacements (asGiven names those
-// whose paths are kept as given), several rows per statement, and returns
-// how many were new.
-func (s *Store) insertReplacements(ctx context.Context, tx *sql.Tx, buildID, workspaceID uuid.UUID, reps []analyzer.Replacement, asGiven map[string]bool, now time.Time) (int, error) {
-	n := 0
+// replacementWrites are the multi-row inserts that record a build's
+// replacements (asGiven names those whose paths are kept as given); each
+// affects as many rows as it records new.
+func replacementWrites(buildID, workspaceID uuid.UUID, reps []analyzer.Replacement, asGiven map[string]bool, now time.Time) ([]write, error) {
+	var out []write
 	for len(reps) > 0 {
 		batch := reps[:min(len(reps), insertBatch)]
 		reps = reps[len(batch):]
@@ -86,7 +107,7 @@ func (s *Store) insertReplacements(ctx context.Context, tx *sql.Tx, buildID, wor
 			}
 			pathsJSON, err := json.Marshal(paths)
 			if err != nil {
-				return n, err
+				return nil, err
 			}
 			changes := r.Changes
 			if changes == nil {
@@ -94,97 +115,135 @@ func (s *Store) insertReplacements(ctx context.Context, tx *sql.Tx, buildID, wor
 			}
 			changesJSON, err := json.Marshal(changes)
 			if err != nil {
-				return n, err
+				return nil, err
 			}
 			args = append(args, buildID.String(), r.Resource, r.Deposed, workspaceID.String(), r.Module, r.Type, r.Name, r.Provider, r.Reason, r.Order,
 				string(pathsJSON), string(changesJSON), b2i(asGiven[r.Resource]), us(now))
 		}
-		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO replacements (`+replacementCols+`) VALUES `+
-			repeatTuple(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, len(batch))+` ON CONFLICT (build_id, resource, deposed) DO NOTHING`), args...)
-		if err != nil {
-			return n, fmt.Errorf("record replacements: %w", err)
-		}
-		k, err := res.RowsAffected()
-		if err != nil {
-			return n, fmt.Errorf("record replacements: %w", err)
-		}
-		n += int(k)
+		out = append(out, write{"record replacements", `INSERT INTO replacements (` + replacementCols + `) VALUES ` +
+			repeatTuple(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, len(batch)) + ` ON CONFLICT (build_id, resource, deposed) DO NOTHING`, args})
 	}
-	return n, nil
+	return out, nil
 }
 
-// trackedBuild reads what a build's notifications name and whether it was
-// tracked; ErrNotFound when the build is unknown.
-func (s *Store) trackedBuild(ctx context.Context, q querier, buildID uuid.UUID) (reconcile.BuildContext, bool, error) {
-	var tracked int
-	bc, err := s.scanBuildContext(q.QueryRowContext(ctx, s.q(buildContextQuery(`, CASE WHEN EXISTS (SELECT 1 FROM tracked_builds tb WHERE tb.build_id = b.id) THEN 1 ELSE 0 END`)),
-		buildID.String()), buildID, &tracked)
-	return bc, tracked != 0, err
+// trackTarget is what readTrackTarget found: the build, else (nil build)
+// its workspace, and the preset the request names (nil when none or
+// unknown).
+type trackTarget struct {
+	build, workspace, preset *targetRow
 }
 
-// recordBuild records an unknown build (and its workspace when unknown
-// too) as a succeeded claim of req.PresetID, so the provisioner hook works
-// for builds claimdrift did not start. For a new workspace it returns the
-// build's context as written (known); otherwise the caller reads it.
-func (s *Store) recordBuild(ctx context.Context, tx *sql.Tx, req reconcile.TrackRequest) (bc reconcile.BuildContext, known bool, err error) {
-	var presetID, templateID, active, owner string
-	err = tx.QueryRowContext(ctx, s.q(`SELECT w.preset_id, w.template_id, t.active_version_id, w.owner FROM workspaces w JOIN templates t ON t.id = w.template_id WHERE w.id = ?`),
-		req.WorkspaceID.String()).Scan(&presetID, &templateID, &active, &owner)
-	newWorkspace := errors.Is(err, sql.ErrNoRows)
-	var version string
-	switch {
-	case newWorkspace:
-		if req.PresetID == uuid.Nil {
-			return bc, false, fmt.Errorf("workspace %s and build %s are unknown (pass the preset to record them): %w", req.WorkspaceID, req.BuildID, reconcile.ErrNotFound)
-		}
-		// What the build's context names, read with the preset.
-		var versionID string
-		err = tx.QueryRowContext(ctx, s.q(`SELECT p.template_id, t.active_version_id, t.name, t.organization, p.name, COALESCE(v.id, ''), COALESCE(v.name, '')
-			FROM presets p JOIN templates t ON t.id = p.template_id LEFT JOIN template_versions v ON v.id = t.active_version_id WHERE p.id = ?`),
-			req.PresetID.String()).Scan(&templateID, &active, &bc.Template, &bc.Organization, &bc.Preset, &versionID, &version)
-		if errors.Is(err, sql.ErrNoRows) {
-			return bc, false, fmt.Errorf("preset %s: %w", req.PresetID, reconcile.ErrNotFound)
-		}
-		if err != nil {
-			return bc, false, err
-		}
-		bc.VersionID, bc.Version = parseID(versionID), version
-		presetID, owner = req.PresetID.String(), req.Claimant
-		if owner == "" {
-			owner = "unknown"
-		}
-	case err != nil:
-		return bc, false, err
+// targetRow is one row of trackTargetQuery: a build context (for a
+// workspace or preset, what a claim build of it would name) and extra:
+// whether the build was tracked (build), the next build number
+// (workspace).
+type targetRow struct {
+	bc    reconcile.BuildContext
+	extra int64
+}
+
+// trackTargetQuery reads, in one round trip, the build with its context
+// and whether it was tracked; the workspace with its active version,
+// preset (its own, else the request's) and next build number; and the
+// request's preset with its template's active version. Each part is a
+// lookup by primary key: at most three rows.
+const trackTargetQuery = `SELECT 'build', b.id, b.stage, b.initiator, w.id, w.name, w.owner, t.id, t.name, t.organization,
+		COALESCE(v.id, ''), COALESCE(v.name, ''), COALESCE(p.id, ''), COALESCE(p.name, ''),
+		CASE WHEN EXISTS (SELECT 1 FROM tracked_builds tb WHERE tb.build_id = b.id) THEN 1 ELSE 0 END
+	FROM builds b JOIN workspaces w ON w.id = b.workspace_id JOIN templates t ON t.id = w.template_id
+	LEFT JOIN template_versions v ON v.id = b.template_version_id LEFT JOIN presets p ON p.id = b.preset_id
+	WHERE b.id = ?
+	UNION ALL
+	SELECT 'workspace', '', '', '', w.id, w.name, w.owner, t.id, t.name, t.organization,
+		t.active_version_id, COALESCE(v.name, ''), CASE WHEN w.preset_id <> '' THEN w.preset_id ELSE ? END, COALESCE(p.name, ''),
+		COALESCE((SELECT MAX(n.number) FROM builds n WHERE n.workspace_id = w.id), 0) + 1
+	FROM workspaces w JOIN templates t ON t.id = w.template_id
+	LEFT JOIN template_versions v ON v.id = t.active_version_id
+	LEFT JOIN presets p ON p.id = CASE WHEN w.preset_id <> '' THEN w.preset_id ELSE ? END
+	WHERE w.id = ?
+	UNION ALL
+	SELECT 'preset', '', '', '', '', '', '', t.id, t.name, t.organization, t.active_version_id, COALESCE(v.name, ''), p.id, p.name, 0
+	FROM presets p JOIN templates t ON t.id = p.template_id LEFT JOIN template_versions v ON v.id = t.active_version_id
+	WHERE p.id = ?`
+
+// readTrackTarget reads what a track's build is, or would be.
+func (s *Store) readTrackTarget(ctx context.Context, q querier, req reconcile.TrackRequest) (trackTarget, error) {
+	var t trackTarget
+	preset := idText(req.PresetID)
+	rows, err := q.QueryContext(ctx, s.q(trackTargetQuery), req.BuildID.String(), preset, preset, req.WorkspaceID.String(), preset)
+	if err != nil {
+		return t, fmt.Errorf("read build: %w", err)
 	}
-	if presetID == "" && req.PresetID != uuid.Nil {
-		presetID = req.PresetID.String()
+	defer rows.Close()
+	for rows.Next() {
+		var r targetRow
+		var kind, bid, stage, wid, tid, vid, pid string
+		if err := rows.Scan(&kind, &bid, &stage, &r.bc.Initiator, &wid, &r.bc.WorkspaceName, &r.bc.Owner, &tid, &r.bc.Template, &r.bc.Organization,
+			&vid, &r.bc.Version, &pid, &r.bc.Preset, &r.extra); err != nil {
+			return t, fmt.Errorf("read build: %w", err)
+		}
+		r.bc.BuildID, r.bc.WorkspaceID, r.bc.TemplateID, r.bc.VersionID, r.bc.PresetID = parseID(bid), parseID(wid), parseID(tid), parseID(vid), parseID(pid)
+		r.bc.Stage = reconcile.Stage(stage)
+		switch kind {
+		case "build":
+			t.build = &r
+		case "workspace":
+			t.workspace = &r
+		case "preset":
+			t.preset = &r
+		}
 	}
-	initiator := req.Claimant
-	if initiator == "" {
-		initiator = owner
+	if err := rows.Err(); err != nil {
+		return t, fmt.Errorf("read build: %w", err)
 	}
-	b := reconcile.Build{ID: req.BuildID, WorkspaceID: req.WorkspaceID, Number: 1, TemplateVersionID: parseID(active), PresetID: parseID(presetID),
-		Transition: reconcile.TransitionStart, Status: reconcile.BuildSucceeded, Stage: reconcile.StageClaim, Initiator: initiator,
+	return t, nil
+}
+
+// claimBuildWrites records an unknown build (and its workspace when
+// unknown too: t.workspace nil, t.preset set) as a succeeded claim, so the
+// provisioner hook works for builds claimdrift did not start. It returns
+// the build's context as written and the writes. A new workspace is
+// written already pointing at its build; a known one is pointed at it.
+func claimBuildWrites(req reconcile.TrackRequest, t trackTarget) (reconcile.BuildContext, []write) {
+	bc := t.preset.orNil()
+	number := int64(1)
+	if t.workspace != nil {
+		bc, number = t.workspace.bc, t.workspace.extra
+	} else {
+		bc.WorkspaceID = req.WorkspaceID
+		bc.WorkspaceName = "workspace-" + req.WorkspaceID.String()[:8]
+		if bc.Owner = req.Claimant; bc.Owner == "" {
+			bc.Owner = "unknown"
+		}
+	}
+	bc.BuildID, bc.Stage = req.BuildID, reconcile.StageClaim
+	if bc.Initiator = req.Claimant; bc.Initiator == "" {
+		bc.Initiator = bc.Owner
+	}
+	b := reconcile.Build{ID: req.BuildID, WorkspaceID: req.WorkspaceID, Number: int(number), TemplateVersionID: bc.VersionID, PresetID: bc.PresetID,
+		Transition: reconcile.TransitionStart, Status: reconcile.BuildSucceeded, Stage: reconcile.StageClaim, Initiator: bc.Initiator,
 		CreatedAt: req.Now, StartedAt: req.Now, CompletedAt: req.Now}
-	if !newWorkspace {
-		_, err = s.insertBuild(ctx, tx, b)
-		return bc, false, err
-	}
-	// A new workspace is written pointing at its first build already.
-	name := "workspace-" + req.WorkspaceID.String()[:8]
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO workspaces (id, name, owner, template_id, preset_id, created_at, claimed_at,
+	var ws []write
+	latest := []any{b.ID.String(), string(b.Transition), idText(b.TemplateVersionID), outcome(b.Status), outcomeAt(b.Status, b.CompletedAt)}
+	if t.workspace == nil {
+		ws = append(ws, write{"record workspace", `INSERT INTO workspaces (id, name, owner, template_id, preset_id, created_at, claimed_at,
 			latest_build_id, latest_build_transition, latest_build_version_id, latest_build_outcome, latest_build_completed_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		req.WorkspaceID.String(), name, owner, templateID, presetID, us(req.Now), us(req.Now),
-		b.ID.String(), string(b.Transition), idText(b.TemplateVersionID), outcome(b.Status), outcomeAt(b.Status, b.CompletedAt)); err != nil {
-		return bc, false, fmt.Errorf("record workspace: %w", err)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			append([]any{req.WorkspaceID.String(), bc.WorkspaceName, bc.Owner, bc.TemplateID.String(), bc.PresetID.String(), us(req.Now), us(req.Now)}, latest...)})
+	} else {
+		ws = append(ws, write{"point workspace at its latest build", `UPDATE workspaces SET latest_build_id = ?, latest_build_transition = ?, latest_build_version_id = ?,
+			latest_build_outcome = ?, latest_build_completed_at = ? WHERE id = ?`, append(latest, req.WorkspaceID.String())})
 	}
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO builds (`+buildInsertCols+`) VALUES `+buildInsertTuple), buildInsertArgs(b)...); err != nil {
-		return bc, false, fmt.Errorf("insert build: %w", err)
+	ws = append(ws, write{"insert build", `INSERT INTO builds (` + buildInsertCols + `) VALUES ` + buildInsertTuple, buildInsertArgs(b)})
+	return bc, ws
+}
+
+// orNil is r's context, or the zero context when r is nil.
+func (r *targetRow) orNil() reconcile.BuildContext {
+	if r == nil {
+		return reconcile.BuildContext{}
 	}
-	bc.TemplateID, bc.PresetID, bc.WorkspaceID, bc.WorkspaceName, bc.Owner = parseID(templateID), req.PresetID, req.WorkspaceID, name, owner
-	bc.BuildID, bc.Stage, bc.Initiator = req.BuildID, b.Stage, initiator
-	return bc, true, nil
+	return r.bc
 }
 
 // buildReplacements reads a build's recorded replacements, in the order
