@@ -109,6 +109,15 @@ func (s *Store) execCombined(ctx context.Context, q querier, ws []write) ([]int6
 	return counts, nil
 }
 
+// params counts the parameters of ws.
+func params(ws []write) int {
+	n := 0
+	for _, w := range ws {
+		n += len(w.args)
+	}
+	return n
+}
+
 // dedupe drops repeats from ss, keeping the first of each.
 func dedupe(ss []string) []string {
 	seen := map[string]bool{}

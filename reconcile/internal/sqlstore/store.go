@@ -194,8 +194,15 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		s.wmu.Lock()
 		defer s.wmu.Unlock()
 	}
+	return s.retrying(ctx, func() error { return s.inTxOnce(ctx, fn) })
+}
+
+// retrying runs fn again, up to txAttempts times, while it fails with an
+// error the dialect calls Retryable (a lost race with an identical
+// request).
+func (s *Store) retrying(ctx context.Context, fn func() error) error {
 	for attempt := 1; ; attempt++ {
-		err := s.inTxOnce(ctx, fn)
+		err := fn()
 		if err == nil || s.d.Retryable == nil || attempt >= txAttempts || ctx.Err() != nil || !s.d.Retryable(err) {
 			return err
 		}

@@ -18,74 +18,99 @@ import (
 
 // TrackReplacements implements reconcile.Store. One query reads what
 // the track needs (the build, else its workspace, else the preset); the
-// writes then go out as one batch (execBatch: one round trip on
-// PostgreSQL), with the recipients' lookup between them when the build
-// notifies.
+// writes then go out as one batch (execBatch), with the recipients'
+// lookup between them when the build notifies. Where the batch is one
+// statement (PostgreSQL, below maxBatchParams) that statement is the
+// whole write, atomic on its own: no transaction is opened, which saves
+// its BEGIN and COMMIT round trips. A lost race with an identical track
+// fails on a unique key and is run again, as a transaction would be.
 func (s *Store) TrackReplacements(ctx context.Context, req reconcile.TrackRequest) (reconcile.TrackResult, error) {
 	if err := reconcile.ValidateOptionalName("claimant", req.Claimant); err != nil {
 		return reconcile.TrackResult{}, err
 	}
 	var res reconcile.TrackResult
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res = reconcile.TrackResult{} // a retried transaction starts over
-		t, err := s.readTrackTarget(ctx, tx, req)
-		if err != nil {
+	if s.d.WritableCTE {
+		err := s.retrying(ctx, func() (err error) {
+			res, err = s.track(ctx, s.db, req, true)
 			return err
+		})
+		if !errors.Is(err, errNotOneStatement) {
+			return res, err
 		}
-		var ws []write
-		switch {
-		case t.build != nil:
-			res.Build = t.build.bc
-		case t.workspace != nil, t.preset != nil:
-			res.Build, ws = claimBuildWrites(req, t)
-		case req.PresetID == uuid.Nil:
-			return fmt.Errorf("workspace %s and build %s are unknown (pass the preset to record them): %w", req.WorkspaceID, req.BuildID, reconcile.ErrNotFound)
-		default:
-			return fmt.Errorf("preset %s: %w", req.PresetID, reconcile.ErrNotFound)
-		}
-		if res.Build.WorkspaceID != req.WorkspaceID {
-			return fmt.Errorf("build %s belongs to workspace %s, not %s: %w", req.BuildID, res.Build.WorkspaceID, req.WorkspaceID, reconcile.ErrNotFound)
-		}
-		if t.build != nil && t.build.extra != 0 {
-			// Tracked before: the same answer, nothing written.
-			res.Recorded, err = s.buildReplacements(ctx, tx, req.BuildID)
-			res.Replacements = len(res.Recorded)
-			return err
-		}
-		res.New = true
-		ws = append(ws, write{"record tracked build", `INSERT INTO tracked_builds (build_id, workspace_id, replacements, tracked_at) VALUES (?, ?, ?, ?)`,
-			[]any{req.BuildID.String(), req.WorkspaceID.String(), len(req.Replacements), us(req.Now)}})
-		first := len(ws)
-		reps, err := replacementWrites(req.BuildID, req.WorkspaceID, req.Replacements, nil, req.Now)
-		if err != nil {
-			return err
-		}
-		ws = append(ws, reps...)
-		// An untracked build has no replacements recorded (they are only
-		// written with its tracked_builds row): all of these are new.
-		if len(req.Replacements) > 0 && req.Notify != nil {
-			msgs, err := req.Notify(s.withTx(ctx, tx), res.Build)
-			if err != nil {
-				return err
-			}
-			res.Queued = len(msgs)
-			out, err := outboxWrites(msgs, req.Now)
-			if err != nil {
-				return err
-			}
-			ws = append(ws, out...)
-		}
-		counts, err := s.execBatch(ctx, tx, ws)
-		if err != nil {
-			return err
-		}
-		for _, n := range counts[first : first+len(reps)] {
-			res.Replacements += int(n)
-		}
-		res.Recorded = reconcile.RecordedReplacements(req.Replacements)
-		return nil
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
+		res, err = s.track(s.withTx(ctx, tx), tx, req, false)
+		return err
 	})
 	return res, err
+}
+
+// errNotOneStatement stops a track that was to write in one statement
+// and has more to write than one takes (nothing is written then).
+var errNotOneStatement = errors.New("the writes take more than one statement")
+
+// track reads and writes a track through q; with oneStatement its writes
+// must fit one statement (else errNotOneStatement, before any write).
+func (s *Store) track(ctx context.Context, q querier, req reconcile.TrackRequest, oneStatement bool) (res reconcile.TrackResult, err error) {
+	t, err := s.readTrackTarget(ctx, q, req)
+	if err != nil {
+		return res, err
+	}
+	var ws []write
+	switch {
+	case t.build != nil:
+		res.Build = t.build.bc
+	case t.workspace != nil, t.preset != nil:
+		res.Build, ws = claimBuildWrites(req, t)
+	case req.PresetID == uuid.Nil:
+		return res, fmt.Errorf("workspace %s and build %s are unknown (pass the preset to record them): %w", req.WorkspaceID, req.BuildID, reconcile.ErrNotFound)
+	default:
+		return res, fmt.Errorf("preset %s: %w", req.PresetID, reconcile.ErrNotFound)
+	}
+	if res.Build.WorkspaceID != req.WorkspaceID {
+		return res, fmt.Errorf("build %s belongs to workspace %s, not %s: %w", req.BuildID, res.Build.WorkspaceID, req.WorkspaceID, reconcile.ErrNotFound)
+	}
+	if t.build != nil && t.build.extra != 0 {
+		// Tracked before: the same answer, nothing written.
+		res.Recorded, err = s.buildReplacements(ctx, q, req.BuildID)
+		res.Replacements = len(res.Recorded)
+		return res, err
+	}
+	res.New = true
+	ws = append(ws, write{"record tracked build", `INSERT INTO tracked_builds (build_id, workspace_id, replacements, tracked_at) VALUES (?, ?, ?, ?)`,
+		[]any{req.BuildID.String(), req.WorkspaceID.String(), len(req.Replacements), us(req.Now)}})
+	first := len(ws)
+	reps, err := replacementWrites(req.BuildID, req.WorkspaceID, req.Replacements, nil, req.Now)
+	if err != nil {
+		return res, err
+	}
+	ws = append(ws, reps...)
+	// An untracked build has no replacements recorded (they are only
+	// written with its tracked_builds row): all of these are new.
+	if len(req.Replacements) > 0 && req.Notify != nil {
+		msgs, err := req.Notify(ctx, res.Build)
+		if err != nil {
+			return res, err
+		}
+		res.Queued = len(msgs)
+		out, err := outboxWrites(msgs, req.Now)
+		if err != nil {
+			return res, err
+		}
+		ws = append(ws, out...)
+	}
+	if oneStatement && params(ws) > maxBatchParams {
+		return res, errNotOneStatement
+	}
+	counts, err := s.execBatch(ctx, q, ws)
+	if err != nil {
+		return res, err
+	}
+	for _, n := range counts[first : first+len(reps)] {
+		res.Replacements += int(n)
+	}
+	res.Recorded = reconcile.RecordedReplacements(req.Replacements)
+	return res, nil
 }
 
 // replacementCols are the columns replacementWrites writes per row.
