@@ -82,6 +82,28 @@ func BenchmarkAnalyze(b *testing.B) {
 	}
 }
 
+// BenchmarkAnalyzeClaimPlan analyzes the 20 KB claim plan the service's
+// load test uploads (three replaced containers, with configuration and
+// prior state): the per-request cost of a track, where fixed costs
+// (decoding the configuration, comparing values) dominate.
+func BenchmarkAnalyzeClaimPlan(b *testing.B) {
+	data, err := os.ReadFile("../testdata/plans/providers/docker.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		rep, err := analyzer.Analyze(bytes.NewReader(data), analyzer.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(rep.Replacements) != 3 {
+			b.Fatalf("%d replacements, want 3", len(rep.Replacements))
+		}
+	}
+}
+
 // BenchmarkAnalyzeFile streams the plan file named by CLAIMDRIFT_BENCH_PLAN
 // (e.g. one that scripts/bench.sh generated) from disk, as the CLI does.
 func BenchmarkAnalyzeFile(b *testing.B) {

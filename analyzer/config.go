@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 )
@@ -31,8 +32,57 @@ type cfgCall struct {
 }
 
 type cfgExpr struct {
-	References    []string        `json:"references"`
-	ConstantValue json.RawMessage `json:"constant_value"`
+	References []string `json:"references"`
+}
+
+// parseExpr reads an expression object's references, in place (an
+// expression that is not an object, or whose references are not a list of
+// strings, gives false).
+func parseExpr(raw []byte) (cfgExpr, bool) {
+	var e cfgExpr
+	ok := true
+	err := objectEach(raw, func(k []byte, _ int, v []byte, _ int) (bool, error) {
+		if string(k) != "references" {
+			return false, nil
+		}
+		e.References = e.References[:0]
+		if string(v) == "null" {
+			return false, nil
+		}
+		return false, arrayEach(v, func(_ int, el []byte, _ int) error {
+			r, err := unquote(el)
+			if err != nil {
+				ok = false
+				return err
+			}
+			e.References = append(e.References, r)
+			return nil
+		})
+	})
+	if err != nil || !ok {
+		return cfgExpr{}, false
+	}
+	return e, true
+}
+
+// blockList reads a list of nested blocks, each a map of its expressions
+// (values in place); false when raw is not a list of objects.
+func blockList(raw []byte) ([]map[string]json.RawMessage, bool) {
+	var blocks []map[string]json.RawMessage
+	err := arrayEach(raw, func(_ int, el []byte, _ int) error {
+		b := map[string]json.RawMessage{}
+		if string(el) != "null" {
+			if err := objectEach(el, func(k []byte, _ int, v []byte, _ int) (bool, error) {
+				b[string(k)] = v
+				return false, nil
+			}); err != nil {
+				return err
+			}
+		}
+		blocks = append(blocks, b)
+		return nil
+	})
+	return blocks, err == nil
 }
 
 type cfgRoot struct {
@@ -189,22 +239,18 @@ func exprAt(exprs map[string]json.RawMessage, p Path) (cfgExpr, bool) {
 	}
 	rest := p[1:]
 	for depth := 0; depth < 64; depth++ {
-		raw = []byte(strings.TrimSpace(string(raw)))
+		raw = bytes.TrimSpace(raw)
 		if len(raw) == 0 {
 			return cfgExpr{}, false
 		}
 		if raw[0] == '{' {
-			var e cfgExpr
-			if json.Unmarshal(raw, &e) != nil {
-				return cfgExpr{}, false
-			}
-			return e, true
+			return parseExpr(raw)
 		}
 		if raw[0] != '[' {
 			return cfgExpr{}, false
 		}
-		var blocks []map[string]json.RawMessage
-		if json.Unmarshal(raw, &blocks) != nil || len(blocks) == 0 {
+		blocks, ok := blockList(raw)
+		if !ok || len(blocks) == 0 {
 			return cfgExpr{}, false
 		}
 		if len(rest) > 0 {
@@ -253,13 +299,10 @@ func exprAt(exprs map[string]json.RawMessage, p Path) (cfgExpr, bool) {
 }
 
 func exprRefs(raw json.RawMessage) []string {
-	if len(raw) == 0 {
+	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil
 	}
-	var e cfgExpr
-	if json.Unmarshal(raw, &e) != nil {
-		return nil
-	}
+	e, _ := parseExpr(raw)
 	return e.References
 }
 

@@ -292,6 +292,23 @@ func jsonEqual(x, y []byte) bool {
 	if len(x) == 0 || len(y) == 0 {
 		return len(x) == len(y) || string(x) == "null" || string(y) == "null"
 	}
+	// Scalars that differ in their bytes are equal only as strings that
+	// escape the same text differently: numbers compare by their text
+	// (json.Number), literals and values of different kinds never match.
+	// Only containers, and strings with escapes, need decoding.
+	x, y = bytes.TrimSpace(x), bytes.TrimSpace(y)
+	switch {
+	case len(x) == 0 || len(y) == 0:
+		return len(x) == len(y)
+	case x[0] != y[0]:
+		return false
+	case x[0] == '"':
+		if bytes.IndexByte(x, '\\') < 0 && bytes.IndexByte(y, '\\') < 0 {
+			return bytes.Equal(x, y)
+		}
+	case x[0] != '{' && x[0] != '[':
+		return bytes.Equal(x, y)
+	}
 	var a, b any
 	if decodeAny(x, &a) != nil || decodeAny(y, &b) != nil {
 		return false
