@@ -1,7 +1,8 @@
 // Command serveload measures `claimdrift serve`'s API under load: it seeds
-// a fresh database (SQLite file or a new PostgreSQL schema), serves the
-// API handler of reconcile/api on a loopback port, and runs concurrent
-// clients against it over real HTTP. Scenarios:
+// a fresh database (SQLite file or a new PostgreSQL schema), starts
+// `claimdrift serve` on it (-serve BIN, its own process) or serves the API
+// handler of reconcile/api in this process (for -cpuprofile) on a loopback
+// port, and runs concurrent clients against it over real HTTP. Scenarios:
 //
 //   - claims: POST /api/v1/presets/{id}/claims, each client on its own
 //     preset, with P presets in the database;
@@ -13,6 +14,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
@@ -23,12 +25,17 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime/debug"
 	"runtime/pprof"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -64,11 +71,12 @@ func main() {
 	maxConns := flag.Int("max-conns", 0, "limit the store's open connections (0: the store's default)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	keep := flag.Bool("keep", false, "keep the database (to look at the queries) and print where it is")
+	serveBin := flag.String("serve", "", "claimdrift binary to run as the server (`claimdrift serve` in its own process); empty: the API handler in this process (for -cpuprofile)")
 	flag.Parse()
 	log.SetFlags(0)
 	ctx := context.Background()
 
-	s, cleanup, err := open(ctx, *backend, *dsn)
+	s, dbArg, cleanup, err := open(ctx, *backend, *dsn)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -144,18 +152,6 @@ func main() {
 		return
 	}
 
-	// As serve does: on PostgreSQL, as many requests do their database
-	// work at once as the store keeps connections.
-	admission := 0
-	if *backend == "postgres" {
-		if admission = *maxConns; admission <= 0 {
-			admission = postgres.DefaultMaxConns()
-		}
-	}
-	srv, err := api.New(s, pool, api.Options{Admission: admission})
-	if err != nil {
-		log.Fatal(err)
-	}
 	token, hash, err := api.NewToken()
 	if err != nil {
 		log.Fatal(err)
@@ -163,14 +159,19 @@ func main() {
 	if err := s.CreateToken(ctx, reconcile.APIToken{ID: uuid.New(), Name: "load", Scopes: []string{api.ScopeAdmin}, Hash: hash, CreatedAt: time.Now()}); err != nil {
 		log.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		log.Fatal(err)
+	var base string
+	if *serveBin != "" {
+		if *cpuProfile != "" {
+			log.Fatal("-cpuprofile profiles this process: leave out -serve")
+		}
+		var stop func()
+		if base, stop, err = startServe(*serveBin, dbArg, *maxConns); err != nil {
+			log.Fatal(err)
+		}
+		defer stop()
+	} else {
+		base = serveInProcess(s, pool, *backend, *maxConns)
 	}
-	hs := &http.Server{Handler: srv}
-	go hs.Serve(ln)
-	defer hs.Close()
-	base := "http://" + ln.Addr().String()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *clients * 2, MaxConnsPerHost: *clients * 2}}
 
 	var body []byte
@@ -258,46 +259,130 @@ func main() {
 }
 
 // open opens a fresh store: a SQLite file in a temporary directory, or a
-// new schema on the PostgreSQL server.
-func open(ctx context.Context, backend, dsn string) (store, func(), error) {
+// new schema on the PostgreSQL server. It returns the store, its --db
+// value and what removes it.
+func open(ctx context.Context, backend, dsn string) (store, string, func(), error) {
 	switch backend {
 	case "sqlite":
 		dir, err := os.MkdirTemp("", "serveload")
 		if err != nil {
-			return nil, nil, err
+			return nil, "", nil, err
 		}
-		s, err := sqlite.Open(ctx, filepath.Join(dir, "load.db"))
+		path := filepath.Join(dir, "load.db")
+		s, err := sqlite.Open(ctx, path)
 		if err != nil {
-			return nil, nil, err
+			return nil, "", nil, err
 		}
-		return s, func() { s.Close(); os.RemoveAll(dir) }, nil
+		return s, path, func() { s.Close(); os.RemoveAll(dir) }, nil
 	case "postgres":
 		if dsn == "" {
-			return nil, nil, fmt.Errorf("-store postgres needs -dsn or $CLAIMDRIFT_TEST_POSTGRES_DSN")
+			return nil, "", nil, fmt.Errorf("-store postgres needs -dsn or $CLAIMDRIFT_TEST_POSTGRES_DSN")
 		}
 		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
-			return nil, nil, err
+			return nil, "", nil, err
 		}
 		admin := stdlib.OpenDB(*cfg)
 		schema := "serveload_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:12]
 		if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-			return nil, nil, err
+			return nil, "", nil, err
 		}
 		sep := "?"
 		if strings.Contains(dsn, "?") {
 			sep = "&"
 		}
 		log.Printf("schema %s", schema)
-		s, err := postgres.Open(ctx, dsn+sep+"search_path="+schema)
+		db := dsn + sep + "search_path=" + schema
+		s, err := postgres.Open(ctx, db)
 		if err != nil {
-			return nil, nil, err
+			return nil, "", nil, err
 		}
-		return s, func() {
+		return s, db, func() {
 			s.Close()
 			admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
 			admin.Close()
 		}, nil
 	}
-	return nil, nil, fmt.Errorf("-store %q: want sqlite or postgres", backend)
+	return nil, "", nil, fmt.Errorf("-store %q: want sqlite or postgres", backend)
+}
+
+// serveInProcess serves the API handler on a loopback port in this
+// process, as serve would: the collector at serve's target, and on
+// PostgreSQL as many requests doing database work at once as the store
+// keeps connections.
+func serveInProcess(s store, pool *reconcile.Pool, backend string, maxConns int) string {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(api.GCPercent)
+	}
+	admission := 0
+	if backend == "postgres" {
+		if admission = maxConns; admission <= 0 {
+			admission = postgres.DefaultMaxConns()
+		}
+	}
+	srv, err := api.New(s, pool, api.Options{Admission: admission})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	go (&http.Server{Handler: srv}).Serve(ln)
+	return "http://" + ln.Addr().String()
+}
+
+// startServe runs `bin serve` on the database on a free loopback port
+// (no reconcile loop, notifications left queued) and waits until it is
+// ready. stop sends it SIGTERM and waits for it.
+func startServe(bin, db string, maxConns int) (base string, stop func(), err error) {
+	args := []string{"serve", "--db", db, "--listen", "127.0.0.1:0", "--notify", "none"}
+	if maxConns > 0 {
+		args = append(args, "--db-max-conns", strconv.Itoa(maxConns))
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout = os.Stderr
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop = func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}
+	found := make(chan string, 1)
+	go func() {
+		re := regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+)`)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+				break
+			}
+		}
+		// What it logs from here on is not read (the pipe must not fill).
+		io.Copy(io.Discard, stderr)
+	}()
+	select {
+	case base = <-found:
+	case <-time.After(30 * time.Second):
+		stop()
+		return "", nil, fmt.Errorf("%s serve did not say where it listens within 30 s", bin)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return base, stop, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", nil, fmt.Errorf("%s serve not ready within 30 s", bin)
+		}
+	}
 }
