@@ -207,6 +207,9 @@ type ClaimRequest struct {
 type Claimed struct {
 	Workspace Workspace
 	Build     Build
+	// Template and Preset name the claimed preset and its template, as
+	// the claim read them.
+	Template, Preset string
 }
 
 // BuildContext names everything a notification about a build mentions.

@@ -266,10 +266,15 @@ func TestClaim(t *testing.T) {
 			var ans api.ClaimAnswer
 			a.json(t, &ans)
 			if ans.WorkspaceID == uuid.Nil || seen[ans.WorkspaceID] || ans.Owner != fmt.Sprintf("u%d", i) || ans.WorkspaceName != fmt.Sprintf("ws-%d", i) ||
-				ans.BuildStatus != reconcile.BuildSucceeded || ans.Preset != "small" {
+				ans.BuildStatus != reconcile.BuildSucceeded || ans.Preset != "small" || ans.Template != "docker-dev" || ans.PresetID != w.small.ID {
 				t.Fatalf("claim answer: %+v", ans)
 			}
 			seen[ans.WorkspaceID] = true
+		}
+		// An empty pool named by id: the 409 still names the preset.
+		a = w.do("POST", "/api/v1/presets/"+w.small.ID.String()+"/claims", w.tokens["claim"], strings.NewReader(`{"user":"late"}`))
+		if msg := a.errorText(t); a.status != 409 || !strings.Contains(msg, "preset small of template docker-dev has no ready prebuild") {
+			t.Fatalf("claim of an empty pool by id: %d %q", a.status, msg)
 		}
 		var states []reconcile.PresetState
 		w.do("GET", "/api/v1/presets", w.tokens["read"], nil).json(t, &states)

@@ -193,11 +193,19 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request) {
 			return // the client is gone
 		}
 	}
-	pi, presetErr := s.findPreset(r, key)
+	// A preset id goes to the claim as it is (the store reads the preset
+	// with its prebuild and answers not found); a name is resolved first.
+	id, presetErr := uuid.Parse(key)
+	if presetErr != nil {
+		var pi reconcile.PresetInfo
+		if pi, presetErr = s.findPreset(r, key); presetErr == nil {
+			id = pi.Preset.ID
+		}
+	}
 	var res reconcile.ClaimResult
 	var err error
 	if presetErr == nil {
-		res, err = s.pool.Claim(r.Context(), body.User, body.Name, pi.Preset.ID)
+		res, err = s.pool.Claim(r.Context(), body.User, body.Name, id)
 	}
 	if gated {
 		s.admit.leave()
@@ -207,7 +215,11 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if errors.Is(err, reconcile.ErrNoClaimablePrebuilds) {
-		writeError(w, http.StatusConflict, fmt.Sprintf("preset %s of template %s has no ready prebuild to claim", pi.Preset.Name, pi.Template.Name))
+		msg := fmt.Sprintf("preset %s has no ready prebuild to claim", key)
+		if pi, err := s.findPreset(r, id.String()); err == nil {
+			msg = fmt.Sprintf("preset %s of template %s has no ready prebuild to claim", pi.Preset.Name, pi.Template.Name)
+		}
+		writeError(w, http.StatusConflict, msg)
 		return
 	}
 	if err != nil && res.Claimed.Workspace.ID == uuid.Nil {
@@ -215,7 +227,7 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ans := ClaimAnswer{WorkspaceID: res.Claimed.Workspace.ID, WorkspaceName: res.Claimed.Workspace.Name, Owner: res.Claimed.Workspace.Owner,
-		BuildID: res.Claimed.Build.ID, BuildStatus: res.BuildStatus, PresetID: pi.Preset.ID, Preset: pi.Preset.Name, Template: pi.Template.Name}
+		BuildID: res.Claimed.Build.ID, BuildStatus: res.BuildStatus, PresetID: id, Preset: res.Claimed.Preset, Template: res.Claimed.Template}
 	if res.Track != nil {
 		ans.Replacements = res.Track.Replacements
 	}

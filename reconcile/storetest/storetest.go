@@ -460,7 +460,7 @@ func testClaim(t *testing.T, open func() Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Workspace.Owner != "alice" || c.Workspace.Name != "alice-dev" || c.Build.Stage != reconcile.StageClaim || c.Build.Number != 2 || c.Build.Initiator != "alice" {
+	if c.Workspace.Owner != "alice" || c.Workspace.Name != "alice-dev" || c.Preset != "small" || c.Template != "tpl" || c.Build.Stage != reconcile.StageClaim || c.Build.Number != 2 || c.Build.Initiator != "alice" {
 		t.Fatalf("claimed = %+v", c)
 	}
 	if c.Workspace.ID != builds[0].WorkspaceID && c.Workspace.ID != builds[1].WorkspaceID {

@@ -646,8 +646,8 @@ func (s *Store) Claim(ctx context.Context, req reconcile.ClaimRequest) (reconcil
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var active string
 		var ttl int64
-		err := tx.QueryRowContext(ctx, s.q(`SELECT t.active_version_id, p.ttl_seconds FROM presets p JOIN templates t ON t.id = p.template_id WHERE p.id = ?`),
-			req.PresetID.String()).Scan(&active, &ttl)
+		err := tx.QueryRowContext(ctx, s.q(`SELECT t.active_version_id, p.ttl_seconds, p.name, t.name FROM presets p JOIN templates t ON t.id = p.template_id WHERE p.id = ?`),
+			req.PresetID.String()).Scan(&active, &ttl, &out.Preset, &out.Template)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("preset %s: %w", req.PresetID, reconcile.ErrNotFound)
 		}
@@ -658,26 +658,27 @@ func (s *Store) Claim(ctx context.Context, req reconcile.ClaimRequest) (reconcil
 		if ttl > 0 {
 			minCreated = us(req.Now.Add(-time.Duration(ttl) * time.Second))
 		}
-		var w reconcile.Workspace
-		var wid, tid string
+		var wid, name, tid string
 		var created, number int64
-		// Along the workspaces_claim index, the latest build's outcome read
-		// from the workspace row itself (migration 600) until the first
-		// ready prebuild; its build number comes along for the claim build.
+		// Along the workspaces_prebuilds index, the latest build's outcome
+		// read from the workspace row itself (migration 600) until the
+		// first ready prebuild; its build number comes along for the claim
+		// build. (Joined with the preset read above, PostgreSQL's generic
+		// plan sorts the preset's prebuilds instead at 10,000 presets.)
 		err = tx.QueryRowContext(ctx, s.q(`SELECT w.id, w.name, w.template_id, w.created_at,
 				COALESCE((SELECT MAX(b.number) FROM builds b WHERE b.workspace_id = w.id), 0)
 			FROM workspaces w
 			WHERE w.preset_id = ? AND w.owner = ? AND w.deleted_at = 0 AND w.created_at > ?
 			  AND w.latest_build_transition = 'start' AND w.latest_build_outcome = 'succeeded' AND w.latest_build_version_id = ?
 			ORDER BY w.created_at, w.id LIMIT 1`+s.d.ForUpdateSkipLocked),
-			req.PresetID.String(), reconcile.PrebuildsOwner, minCreated, active).Scan(&wid, &w.Name, &tid, &created, &number)
+			req.PresetID.String(), reconcile.PrebuildsOwner, minCreated, active).Scan(&wid, &name, &tid, &created, &number)
 		if errors.Is(err, sql.ErrNoRows) {
 			return reconcile.ErrNoClaimablePrebuilds
 		}
 		if err != nil {
 			return fmt.Errorf("find prebuild: %w", err)
 		}
-		w.ID, w.TemplateID, w.PresetID, w.CreatedAt = parseID(wid), parseID(tid), req.PresetID, fromUS(created)
+		w := reconcile.Workspace{ID: parseID(wid), Name: name, TemplateID: parseID(tid), PresetID: req.PresetID, CreatedAt: fromUS(created)}
 		if req.Name != "" {
 			w.Name = req.Name
 		}
@@ -688,22 +689,26 @@ func (s *Store) Claim(ctx context.Context, req reconcile.ClaimRequest) (reconcil
 			b.Status, b.Log, b.StartedAt, b.CompletedAt, b.Lease = reconcile.BuildSucceeded, req.FinishedLog, req.Now, req.Now, reconcile.Lease{}
 		}
 		b.Process.Host = b.Lease.Host
-		// The hand-over and the pointer to the claim build in one write.
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE workspaces SET owner = ?, name = ?, claimed_at = ?,
+		// The hand-over (with the pointer to the claim build) and the
+		// claim build: one batch.
+		counts, err := s.execBatch(ctx, tx, []write{
+			{"hand over workspace", `UPDATE workspaces SET owner = ?, name = ?, claimed_at = ?,
 				latest_build_id = ?, latest_build_transition = ?, latest_build_version_id = ?, latest_build_outcome = ?, latest_build_completed_at = ?
-			WHERE id = ? AND owner = ?`),
-			w.Owner, w.Name, us(w.ClaimedAt), b.ID.String(), string(b.Transition), idText(b.TemplateVersionID), outcome(b.Status), outcomeAt(b.Status, b.CompletedAt),
-			wid, reconcile.PrebuildsOwner)
+				WHERE id = ? AND owner = ?`,
+				[]any{w.Owner, w.Name, us(w.ClaimedAt), b.ID.String(), string(b.Transition), idText(b.TemplateVersionID), outcome(b.Status), outcomeAt(b.Status, b.CompletedAt),
+					wid, reconcile.PrebuildsOwner}},
+			{"insert claim build", `INSERT INTO builds (` + buildInsertCols + `) VALUES ` + buildInsertTuple, buildInsertArgs(b)},
+		})
 		if err != nil {
-			return fmt.Errorf("hand over workspace: %w", err)
+			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
+		if counts[0] != 1 {
+			// Not the prebuild it was a moment ago (the row lock, or
+			// SQLite's exclusive transaction, should make this
+			// impossible): the transaction, build included, is rolled back.
 			return reconcile.ErrNoClaimablePrebuilds
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO builds (`+buildInsertCols+`) VALUES `+buildInsertTuple), buildInsertArgs(b)...); err != nil {
-			return fmt.Errorf("insert claim build: %w", err)
-		}
-		out = reconcile.Claimed{Workspace: w, Build: b}
+		out.Workspace, out.Build = w, b
 		return nil
 	})
 	return out, err
