@@ -3,6 +3,7 @@ package analyzer
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 )
 
@@ -89,17 +90,169 @@ type cfgRoot struct {
 	RootModule cfgModule `json:"root_module"`
 }
 
-// parseConfiguration decodes the configuration section; attribution is
-// best effort, so a section it cannot read gives nil, not an error.
+// parseConfiguration reads the configuration section; attribution is
+// best effort, so a section it cannot read gives nil, not an error. It
+// walks the raw bytes with the package's scanner: expressions stay slices
+// of raw (read when a replaced attribute needs them), nothing is decoded
+// that attribution does not use.
 func parseConfiguration(raw []byte) *cfgRoot {
-	if len(raw) == 0 {
+	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil
 	}
 	var c cfgRoot
-	if err := json.Unmarshal(raw, &c); err != nil {
+	err := objectEach(raw, func(k []byte, _ int, v []byte, _ int) (bool, error) {
+		if string(k) == "root_module" {
+			return false, parseModule(v, &c.RootModule, 0)
+		}
+		return false, nil
+	})
+	if err != nil {
 		return nil
 	}
 	return &c
+}
+
+// maxModuleDepth bounds module calls within module calls (Terraform's own
+// limit is far lower in practice); a deeper section is not read.
+const maxModuleDepth = 100
+
+var errTooDeep = errors.New("module calls nested too deep")
+
+// parseModule reads a configuration module (null leaves it empty).
+func parseModule(raw []byte, m *cfgModule, depth int) error {
+	if depth > maxModuleDepth {
+		return errTooDeep
+	}
+	if isNull(raw) {
+		return nil
+	}
+	return objectEach(raw, func(k []byte, _ int, v []byte, _ int) (bool, error) {
+		switch string(k) {
+		case "resources":
+			m.Resources = m.Resources[:0]
+			return false, eachNonNull(v, func(el []byte) error {
+				var r cfgResource
+				if err := parseResource(el, &r); err != nil {
+					return err
+				}
+				m.Resources = append(m.Resources, r)
+				return nil
+			})
+		case "module_calls":
+			m.ModuleCalls = map[string]cfgCall{}
+			return false, eachMember(v, func(name string, cv []byte) error {
+				var c cfgCall
+				if !isNull(cv) {
+					if err := objectEach(cv, func(k []byte, _ int, v []byte, _ int) (bool, error) {
+						switch string(k) {
+						case "expressions":
+							return false, rawMembers(v, &c.Expressions)
+						case "for_each_expression":
+							c.ForEachExpression = v
+						case "module":
+							return false, parseModule(v, &c.Module, depth+1)
+						}
+						return false, nil
+					}); err != nil {
+						return err
+					}
+				}
+				m.ModuleCalls[name] = c
+				return nil
+			})
+		case "outputs":
+			m.Outputs = map[string]struct {
+				Expression json.RawMessage `json:"expression"`
+			}{}
+			return false, eachMember(v, func(name string, ov []byte) error {
+				var o struct {
+					Expression json.RawMessage `json:"expression"`
+				}
+				if !isNull(ov) {
+					if err := objectEach(ov, func(k []byte, _ int, v []byte, _ int) (bool, error) {
+						if string(k) == "expression" {
+							o.Expression = v
+						}
+						return false, nil
+					}); err != nil {
+						return err
+					}
+				}
+				m.Outputs[name] = o
+				return nil
+			})
+		}
+		return false, nil
+	})
+}
+
+// parseResource reads one resource of a configuration module.
+func parseResource(raw []byte, r *cfgResource) error {
+	return objectEach(raw, func(k []byte, _ int, v []byte, _ int) (bool, error) {
+		var err error
+		switch string(k) {
+		case "address":
+			r.Address, err = stringOrNull(v, r.Address)
+		case "mode":
+			r.Mode, err = stringOrNull(v, r.Mode)
+		case "type":
+			r.Type, err = stringOrNull(v, r.Type)
+		case "name":
+			r.Name, err = stringOrNull(v, r.Name)
+		case "expressions":
+			err = rawMembers(v, &r.Expressions)
+		case "for_each_expression":
+			r.ForEachExpression = v
+		}
+		return false, err
+	})
+}
+
+func isNull(raw []byte) bool { return string(bytes.TrimSpace(raw)) == "null" }
+
+// stringOrNull is a string value, or old for null.
+func stringOrNull(raw []byte, old string) (string, error) {
+	if isNull(raw) {
+		return old, nil
+	}
+	return unquote(raw)
+}
+
+// rawMembers reads an object into a map of its raw values (null: nil).
+func rawMembers(raw []byte, m *map[string]json.RawMessage) error {
+	if isNull(raw) {
+		*m = nil
+		return nil
+	}
+	*m = map[string]json.RawMessage{}
+	return objectEach(raw, func(k []byte, _ int, v []byte, _ int) (bool, error) {
+		(*m)[string(k)] = v
+		return false, nil
+	})
+}
+
+// eachMember calls fn for each member of an object (null: none).
+func eachMember(raw []byte, fn func(name string, v []byte) error) error {
+	if isNull(raw) {
+		return nil
+	}
+	return objectEach(raw, func(k []byte, _ int, v []byte, _ int) (bool, error) {
+		return false, fn(string(k), v)
+	})
+}
+
+// eachNonNull calls fn for each element of an array that is not null
+// (a null array: none).
+func eachNonNull(raw []byte, fn func(el []byte) error) error {
+	if isNull(raw) {
+		return nil
+	}
+	return arrayEach(raw, func(_ int, el []byte, _ int) error {
+		if isNull(el) {
+			return nil
+		}
+		return fn(el)
+	})
 }
 
 // ModuleCalls splits a module instance address such as

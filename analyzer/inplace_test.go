@@ -2,7 +2,10 @@ package analyzer
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -68,5 +71,51 @@ func TestParseExprMatchesDecoding(t *testing.T) {
 				t.Fatalf("parseExpr = %q, %v; encoding/json gives %q, %v", got.References, ok, want.References, wantOK)
 			}
 		})
+	}
+}
+
+// TestParseConfigurationMatchesDecoding reads the configuration section
+// of every plan in testdata/plans with the in-place reader and with
+// encoding/json into the same types: they must agree.
+func TestParseConfigurationMatchesDecoding(t *testing.T) {
+	files, _ := filepath.Glob("../testdata/plans/*.json")
+	more, _ := filepath.Glob("../testdata/plans/*/*.json")
+	files = append(files, more...)
+	seen := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Configuration json.RawMessage `json:"configuration"`
+		}
+		if json.Unmarshal(data, &doc) != nil || len(doc.Configuration) == 0 {
+			continue
+		}
+		seen++
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			var want cfgRoot
+			if err := json.Unmarshal(doc.Configuration, &want); err != nil {
+				t.Fatal(err)
+			}
+			got := parseConfiguration(doc.Configuration)
+			if got == nil || !reflect.DeepEqual(*got, want) {
+				t.Fatalf("in-place reading differs from encoding/json:\n got %+v\nwant %+v", got, want)
+			}
+		})
+	}
+	if seen < 10 {
+		t.Fatalf("only %d plans with a configuration section", seen)
+	}
+	// Sections that are not what the format says give no configuration.
+	for _, bad := range []string{`[]`, `{"root_module":[]}`, `{"root_module":{"resources":{}}}`, `{"root_module":{"resources":[{"type":1}]}}`, `{"root_module":{"module_calls":[]}}`} {
+		if c := parseConfiguration([]byte(bad)); c != nil {
+			t.Errorf("parseConfiguration(%s) = %+v, want nil", bad, c)
+		}
+	}
+	deep := `{"root_module":` + strings.Repeat(`{"module_calls":{"m":{"module":`, maxModuleDepth+2) + `{}` + strings.Repeat(`}}}`, maxModuleDepth+2) + `}`
+	if c := parseConfiguration([]byte(deep)); c != nil {
+		t.Errorf("module calls nested %d deep were read", maxModuleDepth+2)
 	}
 }
