@@ -741,14 +741,22 @@ func notifyFor(reps []analyzer.Replacement) func(context.Context, reconcile.Buil
 	}
 }
 
-func testTrackIdempotent(t *testing.T, open func() Store) {
-	s := open()
+// claimedByAlice seeds a preset with one ready prebuild, which alice
+// claims.
+func claimedByAlice(t *testing.T, s Store) (reconcile.Preset, reconcile.Claimed) {
+	t.Helper()
 	_, p := seed(t, s, 1)
 	fill(t, s, T0, reconcile.BuildSucceeded)
 	c, err := s.Claim(ctx(t), reconcile.ClaimRequest{PresetID: p.ID, User: "alice", Now: T0})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p, c
+}
+
+func testTrackIdempotent(t *testing.T, open func() Store) {
+	s := open()
+	p, c := claimedByAlice(t, s)
 	reps := sampleReplacements()
 	req := reconcile.TrackRequest{WorkspaceID: c.Workspace.ID, BuildID: c.Build.ID, Replacements: reps, Now: T0, Notify: notifyFor(reps)}
 	first, err := s.TrackReplacements(ctx(t), req)
@@ -890,12 +898,7 @@ func testTrackUnknownBuild(t *testing.T, open func() Store) {
 // preset id matters only when a new workspace is recorded under it.
 func testTrackNewBuildOfKnownWorkspace(t *testing.T, open func() Store) {
 	s := open()
-	_, p := seed(t, s, 1)
-	fill(t, s, T0, reconcile.BuildSucceeded)
-	c, err := s.Claim(ctx(t), reconcile.ClaimRequest{PresetID: p.ID, User: "alice", Now: T0})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, c := claimedByAlice(t, s)
 	reps := sampleReplacements()
 	for i, claimant := range []string{"bob", ""} {
 		req := reconcile.TrackRequest{WorkspaceID: c.Workspace.ID, BuildID: uuid.New(), Claimant: claimant, Replacements: reps, Now: T0, Notify: notifyFor(reps)}

@@ -19,11 +19,12 @@ type write struct {
 // PostgreSQL's 65,535 per statement.
 const maxBatchParams = 30000
 
-// execBatch runs writes in order inside q (a transaction) and returns the
-// rows each affected. Where the database takes data-modifying WITH queries
+// execBatch runs writes in order through q and returns the rows each
+// affected. Where the database takes data-modifying WITH queries
 // (Dialect.WritableCTE), consecutive writes go to the server as one
-// statement, one round trip instead of one per write; a track's seven
-// writes then cost one. The writes of one statement see the snapshot taken
+// statement (up to maxBatchParams parameters), one round trip instead of
+// one per write; more than one statement needs q to be a transaction for
+// the batch to be atomic. The writes of one statement see the snapshot taken
 // before it and not each other's rows, and constraints are checked at its
 // end, so a batch must not read what an earlier write of it wrote (inserting
 // a row and a row that references it is fine).
