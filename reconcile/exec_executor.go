@@ -40,7 +40,9 @@ type ExecOptions struct {
 	// ErrBuildTimeout.
 	Timeout time.Duration
 	// PlanDir is where each claim gets a private (0700) directory for the
-	// plan it writes (default os.TempDir()).
+	// plan it writes (default os.TempDir()). Before its first claim the
+	// executor removes the directories there whose owner process is gone
+	// (sweepPlanDirs).
 	PlanDir string
 	// Host names this machine in ProcessInfo (default os.Hostname).
 	Host string
@@ -57,6 +59,9 @@ type ExecOptions struct {
 // left behind survives it), and, on Linux, when the reconciler dies.
 type ExecExecutor struct {
 	opts ExecOptions
+	// sweep removes, once, the plan directories of claims whose process
+	// is gone (see sweepPlanDirs).
+	sweep sync.Once
 }
 
 // NewExecExecutor returns an executor with defaults filled in.
@@ -127,7 +132,8 @@ func (e *ExecExecutor) Run(ctx context.Context, job Job) (JobResult, error) {
 	}
 	var planDir, planPath string
 	if job.Kind == JobClaim {
-		planDir, err = os.MkdirTemp(e.opts.PlanDir, "claimdrift-claim-")
+		e.sweep.Do(func() { sweepPlanDirs(e.opts.PlanDir, time.Now()) })
+		planDir, err = makePlanDir(e.opts.PlanDir)
 		if err != nil {
 			return JobResult{}, fmt.Errorf("claim plan directory: %w", err)
 		}
