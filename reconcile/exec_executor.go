@@ -153,6 +153,7 @@ func (e *ExecExecutor) Run(ctx context.Context, job Job) (JobResult, error) {
 		if fi, err := os.Stat(planPath); err == nil && fi.Size() > 0 {
 			res.PlanPath = planPath
 			res.Done = func() { os.RemoveAll(planDir) }
+			res.Keep = func() { keepPlanDir(planDir) }
 		} else {
 			os.RemoveAll(planDir)
 		}

@@ -51,6 +51,10 @@ type JobResult struct {
 	// Done, when set, removes what the job left behind (the plan file and
 	// its private directory); call it once the plan is recorded.
 	Done func()
+	// Keep, when set, marks the plan as kept for the user (a plan that
+	// could not be recorded, to record later): no later sweep of claim
+	// plan directories removes it.
+	Keep func()
 }
 
 // Executor carries out builds. A nil error means the build succeeded.

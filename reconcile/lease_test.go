@@ -396,6 +396,11 @@ func TestClaimRecordRetriedPlanKept(t *testing.T) {
 			if fi, err := os.Stat(filepath.Dir(kept)); err != nil || fi.Mode().Perm() != 0o700 || !strings.Contains(claimErr.Error(), kept) {
 				t.Fatalf("kept plan %s: %v %v; claim error %v", kept, fi, err, claimErr)
 			}
+			// Marked kept, so that no sweep of dead claimers' plans removes
+			// it (TestClaimSweepsPlansOfDeadClaimers).
+			if owner, err := os.ReadFile(filepath.Join(filepath.Dir(kept), "owner")); err != nil || string(owner) != "kept\n" {
+				t.Fatalf("kept plan's owner file: %q %v", owner, err)
+			}
 			f.trackFails, f.finishFails = 0, 0
 			// The operator records it as told (the track command's call).
 			tr, err := p.TrackResourceReplacement(t.Context(), cr.Claimed.Workspace.ID, cr.Claimed.Build.ID, cr.Replacements)

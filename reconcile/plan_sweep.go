@@ -22,8 +22,11 @@ const (
 	// planDirPrefix names the claim plan directories in PlanDir.
 	planDirPrefix = "claimdrift-claim-"
 	// planOwnerFile holds "PID STARTTIME" of the process that made the
-	// directory.
+	// directory, or planKept.
 	planOwnerFile = "owner"
+	// planKept marks a plan kept for the user to record later: never
+	// swept.
+	planKept = "kept"
 	// orphanPlanAge is how old a directory without a readable owner (or on
 	// a system without process start times) must be to be swept.
 	orphanPlanAge = 24 * time.Hour
@@ -74,7 +77,10 @@ func sweepPlanDirs(parent string, now time.Time) int {
 		if age < youngPlanAge {
 			continue
 		}
-		pid, start, ok := readPlanOwner(dir)
+		pid, start, ok, kept := readPlanOwner(dir)
+		if kept {
+			continue
+		}
 		gone := age > orphanPlanAge
 		if ok && startTimes {
 			gone = procStartTime(pid) != start
@@ -86,22 +92,31 @@ func sweepPlanDirs(parent string, now time.Time) int {
 	return removed
 }
 
-// readPlanOwner reads a plan directory's owner file.
-func readPlanOwner(dir string) (pid int, start int64, ok bool) {
+// readPlanOwner reads a plan directory's owner file: the owner (ok), or
+// that the plan is kept.
+func readPlanOwner(dir string) (pid int, start int64, ok, kept bool) {
 	raw, err := os.ReadFile(filepath.Join(dir, planOwnerFile))
 	if err != nil {
-		return 0, 0, false
+		return 0, 0, false, false
 	}
 	f := strings.Fields(string(raw))
+	if len(f) == 1 && f[0] == planKept {
+		return 0, 0, false, true
+	}
 	if len(f) != 2 {
-		return 0, 0, false
+		return 0, 0, false, false
 	}
 	pid, err1 := strconv.Atoi(f[0])
 	start, err2 := strconv.ParseInt(f[1], 10, 64)
 	if err1 != nil || err2 != nil || pid <= 0 || start <= 0 {
-		return 0, 0, false
+		return 0, 0, false, false
 	}
-	return pid, start, true
+	return pid, start, true, false
+}
+
+// keepPlanDir marks a claim plan directory as kept for the user.
+func keepPlanDir(dir string) {
+	_ = os.WriteFile(filepath.Join(dir, planOwnerFile), []byte(planKept+"\n"), 0o600)
 }
 
 // ownedByMe reports whether this process's user owns fi.

@@ -65,6 +65,7 @@ func TestClaimSweepsPlansOfDeadClaimers(t *testing.T) {
 		{"this process under another start time", mk("claimdrift-claim-reused", fmt.Sprintf("%d 1\n", os.Getpid()), old), false},
 		{"owner alive (this process)", mk("claimdrift-claim-live", fmt.Sprintf("%d %s\n", os.Getpid(), selfStart), old), true},
 		{"no owner, two days old", mk("claimdrift-claim-ancient", "", time.Now().Add(-48*time.Hour)), false},
+		{"kept for the user, two days old", mk("claimdrift-claim-kept", "kept\n", time.Now().Add(-48*time.Hour)), true},
 		{"no owner, two minutes old", mk("claimdrift-claim-recent", "", old), true},
 		{"owner gone, but just made", mk("claimdrift-claim-young", fmt.Sprintf("%d 123456789\n", dead.Process.Pid), time.Now()), true},
 		{"another name", mk("other-dead", fmt.Sprintf("%d 123456789\n", dead.Process.Pid), time.Now().Add(-48*time.Hour)), true},

@@ -711,6 +711,9 @@ func (p *Pool) Claim(ctx context.Context, user, name string, presetID uuid.UUID)
 // replacements, retrying the write; the plan is removed only once recorded.
 func (p *Pool) trackPlan(ctx context.Context, c Claimed, jr JobResult, res *ClaimResult) error {
 	kept := func(err error) error {
+		if jr.Keep != nil {
+			jr.Keep()
+		}
 		return fmt.Errorf("%w; the claim plan is kept at %s: record it with `claimdrift track --workspace %s --build %s %s`",
 			err, jr.PlanPath, c.Workspace.ID, c.Build.ID, jr.PlanPath)
 	}
