@@ -32,13 +32,9 @@ func (s *Store) execBatch(ctx context.Context, q querier, ws []write) ([]int64, 
 	out := make([]int64, 0, len(ws))
 	if !s.d.WritableCTE {
 		for _, w := range ws {
-			res, err := q.ExecContext(ctx, s.q(w.query), w.args...)
+			n, err := s.execOne(ctx, q, w)
 			if err != nil {
-				return out, fmt.Errorf("%s: %w", w.what, err)
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return out, fmt.Errorf("%s: %w", w.what, err)
+				return out, err
 			}
 			out = append(out, n)
 		}
@@ -70,13 +66,9 @@ func (s *Store) execBatch(ctx context.Context, q querier, ws []write) ([]int64, 
 func (s *Store) execCombined(ctx context.Context, q querier, ws []write) ([]int64, error) {
 	if len(ws) == 1 {
 		// Nothing to combine.
-		res, err := q.ExecContext(ctx, s.q(ws[0].query), ws[0].args...)
+		n, err := s.execOne(ctx, q, ws[0])
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", ws[0].what, err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", ws[0].what, err)
+			return nil, err
 		}
 		return []int64{n}, nil
 	}
@@ -108,6 +100,19 @@ func (s *Store) execCombined(ctx context.Context, q querier, ws []write) ([]int6
 		return nil, fmt.Errorf("%s: %w", strings.Join(dedupe(whats), ", "), err)
 	}
 	return counts, nil
+}
+
+// execOne runs one write and returns the rows it affected.
+func (s *Store) execOne(ctx context.Context, q querier, w write) (int64, error) {
+	res, err := q.ExecContext(ctx, s.q(w.query), w.args...)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", w.what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", w.what, err)
+	}
+	return n, nil
 }
 
 // params counts the parameters of ws.
