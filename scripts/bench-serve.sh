@@ -23,8 +23,8 @@ go build -o .bench/claimdrift ./cmd/claimdrift
 {
 	echo "serve load, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $clients clients, $duration per run"
 	echo
-	echo "| store | scenario | presets | ready prebuilds | clients | rate | p50 | p99 | max |"
-	echo "|---|---|---:|---:|---:|---|---|---|---|"
+	echo "| store | scenario | presets | ready prebuilds | clients | rate | p50 | p99 | max | CPU per request |"
+	echo "|---|---|---:|---:|---:|---|---|---|---|---|"
 } | tee "$out"
 for store in $stores; do
 	if [ "$store" = postgres ] && [ -z "${CLAIMDRIFT_TEST_POSTGRES_DSN:-}" ]; then

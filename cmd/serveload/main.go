@@ -147,7 +147,7 @@ func main() {
 			}
 		}
 		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-		fmt.Printf("| %s | reconcile pass, full pools | %d | %d | - | %d passes | median %.3f s | min %.3f s | max %.3f s |\n",
+		fmt.Printf("| %s | reconcile pass, full pools | %d | %d | - | %d passes | median %.3f s | min %.3f s | max %.3f s | - |\n",
 			*backend, *presets, *presets*per, len(ds), ds[len(ds)/2].Seconds(), ds[0].Seconds(), ds[len(ds)-1].Seconds())
 		return
 	}
@@ -160,15 +160,18 @@ func main() {
 		log.Fatal(err)
 	}
 	var base string
+	serverCPU := func() time.Duration { return 0 } // the serve process's CPU time so far (-serve)
 	if *serveBin != "" {
 		if *cpuProfile != "" {
 			log.Fatal("-cpuprofile profiles this process: leave out -serve")
 		}
 		var stop func()
-		if base, stop, err = startServe(*serveBin, dbArg, *maxConns); err != nil {
+		var pid int
+		if base, pid, stop, err = startServe(*serveBin, dbArg, *maxConns); err != nil {
 			log.Fatal(err)
 		}
 		defer stop()
+		serverCPU = func() time.Duration { return procCPU(pid) }
 	} else {
 		base = serveInProcess(s, pool, *backend, *maxConns)
 	}
@@ -206,6 +209,7 @@ func main() {
 	stop := time.Now().Add(*duration)
 	var wg sync.WaitGroup
 	start := time.Now()
+	serverCPU0, selfCPU0 := serverCPU(), selfCPU()
 	for c := range *clients {
 		wg.Add(1)
 		go func() {
@@ -241,6 +245,7 @@ func main() {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	serverUsed, selfUsed := serverCPU()-serverCPU0, selfCPU()-selfCPU0
 	var all []time.Duration
 	for _, l := range lat {
 		all = append(all, l...)
@@ -253,9 +258,21 @@ func main() {
 		return float64(all[int(p*float64(len(all)-1))].Microseconds()) / 1000
 	}
 	name := map[string]string{"claims": "claims", "tracks": fmt.Sprintf("tracks of a %d KB plan", len(body)/1000)}[*scenario]
-	fmt.Printf("| %s | %s | %d | %d | %d | %.0f/s (%d ok, %d 409, %d errors) | p50 %.1f ms | p99 %.1f ms | max %.1f ms |\n",
+	// CPU per answered request, steadier than rates on a shared machine.
+	perReq := func(d time.Duration) float64 {
+		n := ok.Load() + conflict.Load()
+		if n == 0 {
+			return 0
+		}
+		return float64(d.Microseconds()) / 1000 / float64(n)
+	}
+	cpu := fmt.Sprintf("this process %.2f ms (server and clients)", perReq(selfUsed))
+	if *serveBin != "" {
+		cpu = fmt.Sprintf("serve %.2f ms, clients %.2f ms", perReq(serverUsed), perReq(selfUsed))
+	}
+	fmt.Printf("| %s | %s | %d | %d | %d | %.0f/s (%d ok, %d 409, %d errors) | p50 %.1f ms | p99 %.1f ms | max %.1f ms | %s |\n",
 		*backend, name, *presets, *presets*per+hot*hotExtra, *clients, float64(ok.Load())/elapsed.Seconds(), ok.Load(), conflict.Load(), failed.Load(),
-		pct(0.50), pct(0.99), pct(1))
+		pct(0.50), pct(0.99), pct(1), cpu)
 }
 
 // open opens a fresh store: a SQLite file in a temporary directory, or a
@@ -335,7 +352,7 @@ func serveInProcess(s store, pool *reconcile.Pool, backend string, maxConns int)
 // startServe runs `bin serve` on the database on a free loopback port
 // (no reconcile loop, notifications left queued) and waits until it is
 // ready. stop sends it SIGTERM and waits for it.
-func startServe(bin, db string, maxConns int) (base string, stop func(), err error) {
+func startServe(bin, db string, maxConns int) (base string, pid int, stop func(), err error) {
 	args := []string{"serve", "--db", db, "--listen", "127.0.0.1:0", "--notify", "none"}
 	if maxConns > 0 {
 		args = append(args, "--db-max-conns", strconv.Itoa(maxConns))
@@ -344,10 +361,10 @@ func startServe(bin, db string, maxConns int) (base string, stop func(), err err
 	cmd.Stdout = os.Stderr
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	stop = func() {
 		cmd.Process.Signal(syscall.SIGTERM)
@@ -370,19 +387,49 @@ func startServe(bin, db string, maxConns int) (base string, stop func(), err err
 	case base = <-found:
 	case <-time.After(30 * time.Second):
 		stop()
-		return "", nil, fmt.Errorf("%s serve did not say where it listens within 30 s", bin)
+		return "", 0, nil, fmt.Errorf("%s serve did not say where it listens within 30 s", bin)
 	}
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		resp, err := http.Get(base + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return base, stop, nil
+				return base, cmd.Process.Pid, stop, nil
 			}
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return "", nil, fmt.Errorf("%s serve not ready within 30 s", bin)
+			return "", 0, nil, fmt.Errorf("%s serve not ready within 30 s", bin)
 		}
 	}
+}
+
+// clockTick is the unit of /proc/PID/stat's CPU times (USER_HZ, 100 on
+// Linux).
+const clockTick = 10 * time.Millisecond
+
+// procCPU is the user and system CPU time process pid has used (0 when it
+// cannot be read: not Linux, or the process is gone).
+func procCPU(pid int) time.Duration {
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(raw)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * clockTick
+}
+
+// selfCPU is the user and system CPU time this process has used.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
