@@ -8,6 +8,7 @@ import (
 	"net/mail"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -204,7 +205,17 @@ type RecipientLister interface {
 type Resolver struct {
 	store  RecipientLister
 	logger *slog.Logger
+	now    func() time.Time
+
+	mu sync.Mutex
+	// warned is when each template was last warned about having no
+	// recipient.
+	warned map[uuid.UUID]time.Time
 }
+
+// noRecipientWarnEvery spaces the warnings about a template without
+// recipients: under load a template notifies many times a second.
+const noRecipientWarnEvery = 10 * time.Minute
 
 // NewResolver returns a resolver reading recipients from store and
 // warning on logger.
@@ -212,7 +223,20 @@ func NewResolver(store RecipientLister, logger *slog.Logger) *Resolver {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Resolver{store: store, logger: logger}
+	return &Resolver{store: store, logger: logger, now: time.Now, warned: map[uuid.UUID]time.Time{}}
+}
+
+// warnNobody reports whether to warn now that target's template has no
+// recipient: the first time, then at most once per noRecipientWarnEvery.
+func (r *Resolver) warnNobody(target RecipientTarget) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	if last, ok := r.warned[target.TemplateID]; ok && now.Sub(last) < noRecipientWarnEvery {
+		return false
+	}
+	r.warned[target.TemplateID] = now
+	return true
 }
 
 // ErrRecipientsUnavailable is returned (wrapped) by Resolver.Keys when the
@@ -222,7 +246,8 @@ func NewResolver(store RecipientLister, logger *slog.Logger) *Resolver {
 var ErrRecipientsUnavailable = errors.New("notification recipients unavailable")
 
 // Keys returns the recipient keys for target. With no recipient at all it
-// logs a warning and returns the default key "", which the dispatcher hands
+// logs a warning (once per noRecipientWarnEvery per template) and returns
+// the default key "", which the dispatcher hands
 // to its fallback transport (the log), so nothing is silently dropped. When
 // the store cannot be read, it tries twice more (within ctx) and then
 // returns ErrRecipientsUnavailable: falling back to the log then would
@@ -252,8 +277,10 @@ func (r *Resolver) Keys(ctx context.Context, target RecipientTarget) ([]string, 
 	}
 	recips, _ := Resolve(all, target)
 	if len(recips) == 0 {
-		r.logger.WarnContext(ctx, "no notification recipients for template, its organization or the default; the notification goes to the log only (add some with `claimdrift admins add`)",
-			"template", target.Template, "organization", target.Organization)
+		if r.warnNobody(target) {
+			r.logger.WarnContext(ctx, "no notification recipients for template, its organization or the default; its notifications go to the log only (add some with `claimdrift admins add`; said once per 10 minutes per template)",
+				"template", target.Template, "organization", target.Organization)
+		}
 		return []string{""}, nil
 	}
 	keys := make([]string, 0, len(recips))

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -77,6 +78,41 @@ func TestResolverWarnsWhenNobodyListens(t *testing.T) {
 				t.Errorf("log = %q, want %q naming the template", buf.String(), tt.wantWarn)
 			}
 		})
+	}
+}
+
+// TestResolverWarnsOncePerTemplateAWhile: a template without recipients
+// notifying many times a second warns once, then again after the quiet
+// period; another template warns at once.
+func TestResolverWarnsOncePerTemplateAWhile(t *testing.T) {
+	var buf bytes.Buffer
+	r := NewResolver(listFunc(func() ([]Recipient, error) { return nil, nil }), slog.New(slog.NewTextHandler(&buf, nil)))
+	now := time.Date(2026, 11, 30, 7, 0, 0, 0, time.UTC)
+	r.now = func() time.Time { return now }
+	tpl := RecipientTarget{TemplateID: uuid.New(), Template: "tpl", Organization: "acme"}
+	other := RecipientTarget{TemplateID: uuid.New(), Template: "other", Organization: "acme"}
+	steps := []struct {
+		name    string
+		advance time.Duration
+		target  RecipientTarget
+		warns   bool
+	}{
+		{"first", 0, tpl, true},
+		{"a moment later", time.Second, tpl, false},
+		{"another template", 0, other, true},
+		{"just inside the quiet period", noRecipientWarnEvery - 2*time.Second, tpl, false},
+		{"after it", 2 * time.Second, tpl, true},
+	}
+	for _, st := range steps {
+		buf.Reset()
+		now = now.Add(st.advance)
+		keys, err := r.Keys(context.Background(), st.target)
+		if err != nil || len(keys) != 1 || keys[0] != "" {
+			t.Fatalf("%s: keys = %q (%v), want the log fallback", st.name, keys, err)
+		}
+		if warned := strings.Contains(buf.String(), "no notification recipients"); warned != st.warns {
+			t.Fatalf("%s: warned = %v, want %v (log %q)", st.name, warned, st.warns, buf.String())
+		}
 	}
 }
 
