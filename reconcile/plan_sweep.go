@@ -52,8 +52,8 @@ func makePlanDir(parent string) (string, error) {
 }
 
 // sweepPlanDirs removes the claim plan directories in parent whose owner
-// process is gone (another process, or this one earlier under the same
-// process id, is told apart by its start time), and those without a
+// process is gone or a zombie (another process, or this one earlier under
+// the same process id, is told apart by its start time), and those without a
 // readable owner that are older than orphanPlanAge. Only directories of
 // this user are touched, never followed through a symbolic link. It
 // returns how many it removed.
@@ -83,7 +83,7 @@ func sweepPlanDirs(parent string, now time.Time) int {
 		}
 		gone := age > orphanPlanAge
 		if ok && startTimes {
-			gone = procStartTime(pid) != start
+			gone = !procAlive(pid, start)
 		}
 		if gone && os.RemoveAll(dir) == nil {
 			removed++

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -47,11 +48,22 @@ func TestClaimSweepsPlansOfDeadClaimers(t *testing.T) {
 	if err := dead.Run(); err != nil {
 		t.Fatal(err)
 	}
-	self, err := os.ReadFile("/proc/self/stat")
-	if err != nil {
+	selfStart := statField(t, "self", 19)
+	// A process that has exited and is not reaped yet: a zombie keeps its
+	// /proc entry, with its start time, until its parent waits for it
+	// (an init that does not reap never does).
+	zombie := exec.Command("true")
+	if err := zombie.Start(); err != nil {
 		t.Fatal(err)
 	}
-	selfStart := strings.Fields(string(self)[strings.LastIndexByte(string(self), ')')+1:])[19]
+	defer zombie.Wait()
+	zpid := strconv.Itoa(zombie.Process.Pid)
+	zombieStart := statField(t, zpid, 19)
+	for deadline := time.Now().Add(5 * time.Second); statField(t, zpid, 0) != "Z"; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the child did not become a zombie")
+		}
+	}
 	outside := t.TempDir()
 	if err := os.Chtimes(outside, time.Now().Add(-48*time.Hour), time.Now().Add(-48*time.Hour)); err != nil {
 		t.Fatal(err)
@@ -62,6 +74,7 @@ func TestClaimSweepsPlansOfDeadClaimers(t *testing.T) {
 		kept bool
 	}{
 		{"owner gone", mk("claimdrift-claim-dead", fmt.Sprintf("%d 123456789\n", dead.Process.Pid), old), false},
+		{"owner a zombie", mk("claimdrift-claim-zombie", zpid+" "+zombieStart+"\n", old), false},
 		{"this process under another start time", mk("claimdrift-claim-reused", fmt.Sprintf("%d 1\n", os.Getpid()), old), false},
 		{"owner alive (this process)", mk("claimdrift-claim-live", fmt.Sprintf("%d %s\n", os.Getpid(), selfStart), old), true},
 		{"no owner, two days old", mk("claimdrift-claim-ancient", "", time.Now().Add(-48*time.Hour)), false},
@@ -97,4 +110,16 @@ func TestClaimSweepsPlansOfDeadClaimers(t *testing.T) {
 	if err != nil || string(owner) != fmt.Sprintf("%d %s\n", os.Getpid(), selfStart) {
 		t.Fatalf("the claim's own directory names %q (%v), want this process", owner, err)
 	}
+}
+
+// statField is field i (0: the state) after the command name in
+// /proc/PID/stat.
+func statField(t *testing.T, pid string, i int) string {
+	t.Helper()
+	raw, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(raw)
+	return strings.Fields(s[strings.LastIndexByte(s, ')')+1:])[i]
 }

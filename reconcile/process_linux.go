@@ -39,6 +39,28 @@ func procStartTime(pid int) int64 {
 	return v
 }
 
+// procAlive reports whether process pid, started at start (clock ticks
+// since boot), still runs: not gone, not a zombie (a zombie keeps its
+// /proc entry until reaped, which an init that does not reap may never
+// do), and not another process that got the id since.
+func procAlive(pid int, start int64) bool {
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(raw)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return false
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 || f[0] == "Z" || f[0] == "X" {
+		return false
+	}
+	v, _ := strconv.ParseInt(f[19], 10, 64)
+	return v == start
+}
+
 // groupAlive reports whether any live (not zombie) process is in process
 // group pgid: a zombie holds its group id until reaped, which an init that
 // does not reap (containers) may never do.

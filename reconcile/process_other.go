@@ -12,4 +12,8 @@ func groupAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: tru
 
 func procStartTime(int) int64 { return 0 }
 
+// procAlive cannot tell a process from a later one with its id here;
+// callers use it only where procStartTime is known (Linux).
+func procAlive(pid int, _ int64) bool { return syscall.Kill(pid, 0) == nil }
+
 func groupAlive(pgid int) bool { return syscall.Kill(-pgid, 0) == nil }
