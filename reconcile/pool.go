@@ -624,7 +624,7 @@ type ClaimResult struct {
 func (p *Pool) Claim(ctx context.Context, user, name string, presetID uuid.UUID) (ClaimResult, error) {
 	now := p.opts.Now()
 	req := ClaimRequest{PresetID: presetID, User: user, Name: name, Now: now, Lease: p.lease(now)}
-	if !p.runsClaims() {
+	if !p.RunsClaims() {
 		req.Finished, req.FinishedLog = true, noClaimCommandLog
 	}
 	c, err := p.store.Claim(ctx, req)
@@ -766,9 +766,7 @@ type ClaimRunner interface {
 // RunsClaims reports whether a claim runs a command: not without an
 // executor, nor with one that says it runs none (a claim is then one
 // database transaction).
-func (p *Pool) RunsClaims() bool { return p.runsClaims() }
-
-func (p *Pool) runsClaims() bool {
+func (p *Pool) RunsClaims() bool {
 	if p.exec == nil {
 		return false
 	}

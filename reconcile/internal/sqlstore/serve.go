@@ -381,38 +381,12 @@ func (s *Store) RecordObserved(ctx context.Context, in reconcile.ObservedReplace
 				return err
 			}
 		}
-		ws := []write{{"record tracked build", `INSERT INTO tracked_builds (build_id, workspace_id, replacements, tracked_at) VALUES (?, ?, ?, ?)`,
-			[]any{buildID.String(), wsID.String(), len(in.Replacements), us(in.Now)}}}
-		reps, err := replacementWrites(buildID, wsID, in.Replacements, in.PathsAsGiven, in.Now)
-		if err != nil {
-			return err
-		}
-		ws = append(ws, reps...)
 		res.New = true
 		if res.Build, err = s.buildContext(ctx, tx, buildID); err != nil {
 			return err
 		}
-		// An untracked build has no replacements recorded yet: all are new.
-		if len(in.Replacements) > 0 && in.Notify != nil {
-			msgs, err := in.Notify(s.withTx(ctx, tx), res.Build)
-			if err != nil {
-				return err
-			}
-			res.Queued = len(msgs)
-			out, err := outboxWrites(msgs, in.Now)
-			if err != nil {
-				return err
-			}
-			ws = append(ws, out...)
-		}
-		counts, err := s.execBatch(ctx, tx, ws)
-		if err != nil {
-			return err
-		}
-		for _, n := range counts[1 : 1+len(reps)] {
-			res.Replacements += int(n)
-		}
-		return nil
+		res.Replacements, res.Queued, err = s.writeTracked(s.withTx(ctx, tx), tx, nil, res.Build, in.Replacements, in.PathsAsGiven, in.Now, in.Notify, false)
+		return err
 	})
 	return res, err
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/claimdrift/claimdrift/analyzer"
+	"github.com/claimdrift/claimdrift/notify"
 	"github.com/claimdrift/claimdrift/reconcile"
 	"github.com/google/uuid"
 )
@@ -77,40 +78,54 @@ func (s *Store) track(ctx context.Context, q querier, req reconcile.TrackRequest
 		return res, err
 	}
 	res.New = true
-	ws = append(ws, write{"record tracked build", `INSERT INTO tracked_builds (build_id, workspace_id, replacements, tracked_at) VALUES (?, ?, ?, ?)`,
-		[]any{req.BuildID.String(), req.WorkspaceID.String(), len(req.Replacements), us(req.Now)}})
-	first := len(ws)
-	reps, err := replacementWrites(req.BuildID, req.WorkspaceID, req.Replacements, nil, req.Now)
-	if err != nil {
+	if res.Replacements, res.Queued, err = s.writeTracked(ctx, q, ws, res.Build, req.Replacements, nil, req.Now, req.Notify, oneStatement); err != nil {
 		return res, err
 	}
-	ws = append(ws, reps...)
-	// An untracked build has no replacements recorded (they are only
-	// written with its tracked_builds row): all of these are new.
-	if len(req.Replacements) > 0 && req.Notify != nil {
-		msgs, err := req.Notify(ctx, res.Build)
+	res.Recorded = reconcile.RecordedReplacements(req.Replacements)
+	return res, nil
+}
+
+// writeTracked records bc's build as tracked with reps (asGiven: paths
+// kept as given) after the writes in before, all in one batch, and when
+// reps is not empty queues the messages messagesFor returns for bc (it
+// reads through ctx). An untracked build has no replacements recorded
+// (they are only written with its tracked_builds row), so all of reps are
+// news. It returns how many replacements were recorded and how many
+// messages queued. With oneStatement the batch must fit one statement
+// (else errNotOneStatement, before any write).
+func (s *Store) writeTracked(ctx context.Context, q querier, before []write, bc reconcile.BuildContext, reps []analyzer.Replacement, asGiven map[string]bool,
+	now time.Time, messagesFor func(context.Context, reconcile.BuildContext) ([]notify.Message, error), oneStatement bool) (recorded, queued int, err error) {
+	ws := append(before, write{"record tracked build", `INSERT INTO tracked_builds (build_id, workspace_id, replacements, tracked_at) VALUES (?, ?, ?, ?)`,
+		[]any{bc.BuildID.String(), bc.WorkspaceID.String(), len(reps), us(now)}})
+	first := len(ws)
+	repWrites, err := replacementWrites(bc.BuildID, bc.WorkspaceID, reps, asGiven, now)
+	if err != nil {
+		return 0, 0, err
+	}
+	ws = append(ws, repWrites...)
+	if len(reps) > 0 && messagesFor != nil {
+		msgs, err := messagesFor(ctx, bc)
 		if err != nil {
-			return res, err
+			return 0, 0, err
 		}
-		res.Queued = len(msgs)
-		out, err := outboxWrites(msgs, req.Now)
+		queued = len(msgs)
+		out, err := outboxWrites(msgs, now)
 		if err != nil {
-			return res, err
+			return 0, 0, err
 		}
 		ws = append(ws, out...)
 	}
 	if oneStatement && params(ws) > maxBatchParams {
-		return res, errNotOneStatement
+		return 0, 0, errNotOneStatement
 	}
 	counts, err := s.execBatch(ctx, q, ws)
 	if err != nil {
-		return res, err
+		return 0, 0, err
 	}
-	for _, n := range counts[first : first+len(reps)] {
-		res.Replacements += int(n)
+	for _, n := range counts[first : first+len(repWrites)] {
+		recorded += int(n)
 	}
-	res.Recorded = reconcile.RecordedReplacements(req.Replacements)
-	return res, nil
+	return recorded, queued, nil
 }
 
 // replacementCols are the columns replacementWrites writes per row.
