@@ -99,9 +99,25 @@ func BuildEnv(env []string) []string {
 }
 
 // supervise is the shell that runs a build command ($1) in the background
-// of its process group and, when it gets SIGTERM (the parent-death signal:
-// the reconciler died), kills the whole group.
-const supervise = `trap 'trap - TERM; kill -KILL 0' TERM; sh -c "$1" & wait $!`
+// of its process group and kills the whole group when the reconciler dies:
+//   - it traps SIGTERM, the parent-death signal, and turns it into SIGKILL
+//     for the group;
+//   - a watcher checks every second that the shell's parent is still the
+//     one it started with (Linux's /proc; elsewhere it never fires), and
+//     kills the group if not: a signal that arrives just before the shell
+//     waits can stay unhandled until the command ends (a SIGKILLed
+//     reconciler's create outlived it that way, now and then, in CI).
+//
+// The watcher's output goes nowhere, so that it never holds the build's
+// log pipe open; it is stopped when the command ends, and what is left of
+// it dies with the group (run kills the group after every command).
+const supervise = `trap 'trap - TERM; kill -KILL 0' TERM
+sh -c "$1" & c=$!
+read -r _ _ _ pp _ </proc/$$/stat 2>/dev/null
+(while sleep 1; do read -r _ _ _ now _ </proc/$$/stat 2>/dev/null; [ "${now:-$pp}" = "$pp" ] || kill -KILL 0; done) </dev/null >/dev/null 2>&1 & w=$!
+wait "$c"; s=$?
+kill "$w" 2>/dev/null
+exit "$s"`
 
 // RunsClaims implements ClaimRunner: a claim runs a command only when
 // ClaimCmd is set.
