@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Load figures of `claimdrift serve` (issue 12): claims at 10 and 10,000
-# presets, tracks of a 20 KB claim plan, and a reconcile pass over full pools
+# presets, tracks of a 20 KB claim plan (of claimed prebuilds' claim builds,
+# then of builds and workspaces the store has never seen), and a reconcile
+# pass over full pools
 # at 10,000 presets / 100,000 prebuilds, on SQLite and on PostgreSQL
 # ($CLAIMDRIFT_TEST_POSTGRES_DSN, as scripts/pg.sh writes it; skipped when
 # unset). cmd/serveload seeds the database, starts `claimdrift serve` on it
@@ -34,6 +36,8 @@ for store in $stores; do
 	for presets in 10 10000; do
 		.bench/serveload -serve .bench/claimdrift -store "$store" -scenario claims -presets "$presets" -clients "$clients" -duration "$duration" 2>/dev/null | tee -a "$out"
 	done
-	.bench/serveload -serve .bench/claimdrift -store "$store" -scenario tracks -presets 10 -clients "$clients" -duration "$duration" 2>/dev/null | tee -a "$out"
+	for scenario in tracks tracks-new; do
+		.bench/serveload -serve .bench/claimdrift -store "$store" -scenario "$scenario" -presets 10 -clients "$clients" -duration "$duration" 2>/dev/null | tee -a "$out"
+	done
 	.bench/serveload -store "$store" -scenario pass -presets 10000 -prebuilds 10 -passes 3 2>/dev/null | tee -a "$out"
 done

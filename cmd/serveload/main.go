@@ -6,8 +6,13 @@
 //
 //   - claims: POST /api/v1/presets/{id}/claims, each client on its own
 //     preset, with P presets in the database;
-//   - tracks: POST .../plan of a 20 KB claim plan, a new build each time,
-//     with 100 ready prebuilds per preset in the database;
+//   - tracks: POST .../plan of a 20 KB claim plan for the claim build of a
+//     prebuild claimed before the run (what a provisioner hook sends after
+//     a claim through the API), a new claim each time;
+//   - tracks-new: the same plan for a build and workspace the store has
+//     never seen (a hook on builds claimdrift did not start), recorded as a
+//     new workspace and its claim build, with 100 ready prebuilds per
+//     preset in the database;
 //   - pass: one reconcile pass over full pools (no builds to start).
 //
 // It prints one Markdown table row per scenario. Used by scripts/bench-serve.sh.
@@ -61,7 +66,7 @@ type store interface {
 func main() {
 	backend := flag.String("store", "sqlite", "sqlite or postgres (DSN from -dsn or $CLAIMDRIFT_TEST_POSTGRES_DSN)")
 	dsn := flag.String("dsn", os.Getenv("CLAIMDRIFT_TEST_POSTGRES_DSN"), "PostgreSQL server for -store postgres (a fresh schema is made and dropped)")
-	scenario := flag.String("scenario", "claims", "claims, tracks or pass")
+	scenario := flag.String("scenario", "claims", "claims, tracks, tracks-new or pass")
 	presets := flag.Int("presets", 10, "presets in the database")
 	perPreset := flag.Int("prebuilds", 0, "ready prebuilds per preset (0: claims enough for the run on each client's preset, tracks 100, pass 10)")
 	clients := flag.Int("clients", 32, "concurrent clients")
@@ -100,7 +105,7 @@ func main() {
 			per = 1
 		case "pass":
 			per = 10
-		case "tracks":
+		case "tracks-new":
 			// Pools in use: with a nearly empty database the planner's
 			// statistics (taken at seeding) make PostgreSQL check each
 			// foreign key by scanning builds, which the run then grows
@@ -110,9 +115,14 @@ func main() {
 		}
 	}
 	hotExtra := 0
-	if *scenario == "claims" {
+	switch *scenario {
+	case "claims":
 		// Enough on the clients' presets for 3,000 claims/s.
 		hotExtra = 3000 * int(duration.Seconds()+1) / hot
+	case "tracks":
+		// Claimed before the run, one claim build per track: enough for
+		// 2,000 tracks/s.
+		hotExtra = 2000 * int(duration.Seconds()+1) / hot
 	}
 	seedStart := time.Now()
 	ids, err := benchseed.Pools(ctx, s.DB(), benchseed.Options{Numbered: *backend == "postgres", Presets: *presets, PerPreset: per, Ready: true, Hot: hot, Extra: hotExtra})
@@ -152,6 +162,16 @@ func main() {
 		return
 	}
 
+	var claimed []reconcile.Claimed
+	if *scenario == "tracks" {
+		claimStart := time.Now()
+		if claimed, err = claimAhead(ctx, pool, ids[:hot], hotExtra); err != nil {
+			log.Fatal(err)
+		}
+		log.Printf("claimed %d prebuilds in %s", len(claimed), time.Since(claimStart).Round(time.Millisecond))
+	}
+	var next atomic.Int64
+
 	token, hash, err := api.NewToken()
 	if err != nil {
 		log.Fatal(err)
@@ -178,7 +198,7 @@ func main() {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *clients * 2, MaxConnsPerHost: *clients * 2}}
 
 	var body []byte
-	if *scenario == "tracks" {
+	if *scenario == "tracks" || *scenario == "tracks-new" {
 		if body, err = os.ReadFile(*plan); err != nil {
 			log.Fatal(err)
 		}
@@ -188,11 +208,18 @@ func main() {
 		case "claims":
 			return http.NewRequest("POST", base+"/api/v1/presets/"+ids[i%hot].String()+"/claims", strings.NewReader(`{"user":"load"}`))
 		case "tracks":
+			n := next.Add(1) - 1
+			if n >= int64(len(claimed)) {
+				return nil, fmt.Errorf("all %d claims made ahead were tracked: claim more (-duration)", len(claimed))
+			}
+			c := claimed[n]
+			return http.NewRequest("POST", fmt.Sprintf("%s/api/v1/workspaces/%s/builds/%s/plan", base, c.Workspace.ID, c.Build.ID), bytes.NewReader(body))
+		case "tracks-new":
 			return http.NewRequest("POST", fmt.Sprintf("%s/api/v1/workspaces/%s/builds/%s/plan?preset=%s&user=load", base, uuid.New(), uuid.New(), ids[i%hot]), bytes.NewReader(body))
 		}
 		return nil, fmt.Errorf("unknown scenario %q", *scenario)
 	}
-	want := map[string]int{"claims": http.StatusCreated, "tracks": http.StatusOK}[*scenario]
+	want := map[string]int{"claims": http.StatusCreated, "tracks": http.StatusOK, "tracks-new": http.StatusOK}[*scenario]
 
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -209,7 +236,7 @@ func main() {
 	stop := time.Now().Add(*duration)
 	var wg sync.WaitGroup
 	start := time.Now()
-	serverCPU0, selfCPU0 := serverCPU(), selfCPU()
+	serverCPU0, selfCPU0, dbCPU0 := serverCPU(), selfCPU(), postgresCPU()
 	for c := range *clients {
 		wg.Add(1)
 		go func() {
@@ -245,7 +272,7 @@ func main() {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	serverUsed, selfUsed := serverCPU()-serverCPU0, selfCPU()-selfCPU0
+	serverUsed, selfUsed, dbCPU1 := serverCPU()-serverCPU0, selfCPU()-selfCPU0, postgresCPU()
 	var all []time.Duration
 	for _, l := range lat {
 		all = append(all, l...)
@@ -257,7 +284,8 @@ func main() {
 		}
 		return float64(all[int(p*float64(len(all)-1))].Microseconds()) / 1000
 	}
-	name := map[string]string{"claims": "claims", "tracks": fmt.Sprintf("tracks of a %d KB plan", len(body)/1000)}[*scenario]
+	name := map[string]string{"claims": "claims", "tracks": fmt.Sprintf("tracks of a %d KB claim plan", len(body)/1000),
+		"tracks-new": fmt.Sprintf("tracks of a %d KB plan, new workspace", len(body)/1000)}[*scenario]
 	// CPU per answered request, steadier than rates on a shared machine.
 	perReq := func(d time.Duration) float64 {
 		n := ok.Load() + conflict.Load()
@@ -270,9 +298,52 @@ func main() {
 	if *serveBin != "" {
 		cpu = fmt.Sprintf("serve %.2f ms, clients %.2f ms", perReq(serverUsed), perReq(selfUsed))
 	}
-	fmt.Printf("| %s | %s | %d | %d | %d | %.0f/s (%d ok, %d 409, %d errors) | p50 %.1f ms | p99 %.1f ms | max %.1f ms | %s |\n",
-		*backend, name, *presets, *presets*per+hot*hotExtra, *clients, float64(ok.Load())/elapsed.Seconds(), ok.Load(), conflict.Load(), failed.Load(),
+	if *backend == "postgres" && dbCPU1 != nil {
+		cpu += fmt.Sprintf(", postgres %.2f ms", perReq(cpuSince(dbCPU0, dbCPU1)))
+	}
+	ready := strconv.Itoa(*presets*per + hot*hotExtra)
+	if *scenario == "tracks" {
+		ready = fmt.Sprintf("%d (%d claimed)", *presets*per, len(claimed))
+	}
+	fmt.Printf("| %s | %s | %d | %s | %d | %.0f/s (%d ok, %d 409, %d errors) | p50 %.1f ms | p99 %.1f ms | max %.1f ms | %s |\n",
+		*backend, name, *presets, ready, *clients, float64(ok.Load())/elapsed.Seconds(), ok.Load(), conflict.Load(), failed.Load(),
 		pct(0.50), pct(0.99), pct(1), cpu)
+}
+
+// claimAhead claims n prebuilds of each preset through pool (no claim
+// command: each claim build is recorded succeeded), for the tracks
+// scenario to track their claim builds. The claims of different presets
+// are interleaved, so concurrent tracks spread over the presets.
+func claimAhead(ctx context.Context, pool *reconcile.Pool, presets []uuid.UUID, n int) ([]reconcile.Claimed, error) {
+	byPreset := make([][]reconcile.Claimed, len(presets))
+	var wg sync.WaitGroup
+	errs := make(chan error, len(presets))
+	for i, id := range presets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range n {
+				res, err := pool.Claim(ctx, "load", "", id)
+				if err != nil {
+					errs <- fmt.Errorf("claim ahead on preset %s: %w", id, err)
+					return
+				}
+				byPreset[i] = append(byPreset[i], res.Claimed)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, err
+	}
+	out := make([]reconcile.Claimed, 0, n*len(presets))
+	for j := range n {
+		for i := range presets {
+			out = append(out, byPreset[i][j])
+		}
+	}
+	return out, nil
 }
 
 // open opens a fresh store: a SQLite file in a temporary directory, or a
@@ -423,6 +494,42 @@ func procCPU(pid int) time.Duration {
 	utime, _ := strconv.ParseInt(f[11], 10, 64)
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(utime+stime) * clockTick
+}
+
+// postgresCPU is the CPU time used so far by each process on this
+// machine named postgres (the server's backends), by pid; nil when there
+// is none (PostgreSQL elsewhere, or SQLite).
+func postgresCPU() map[int]time.Duration {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out map[int]time.Duration
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		comm, err := os.ReadFile("/proc/" + e.Name() + "/comm")
+		if err != nil || strings.TrimSpace(string(comm)) != "postgres" {
+			continue
+		}
+		if out == nil {
+			out = map[int]time.Duration{}
+		}
+		out[pid] = procCPU(pid)
+	}
+	return out
+}
+
+// cpuSince is how much CPU the processes of now used since then (a
+// process started in between counts from zero, one that ended is lost).
+func cpuSince(then, now map[int]time.Duration) time.Duration {
+	var d time.Duration
+	for pid, t := range now {
+		d += t - then[pid]
+	}
+	return d
 }
 
 // selfCPU is the user and system CPU time this process has used.
