@@ -171,6 +171,14 @@ func main() {
 		log.Printf("claimed %d prebuilds in %s", len(claimed), time.Since(claimStart).Round(time.Millisecond))
 	}
 	var next atomic.Int64
+	countBuilds := func() int {
+		var n int
+		if err := s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM builds`).Scan(&n); err != nil {
+			log.Fatal(err)
+		}
+		return n
+	}
+	buildsBefore := countBuilds()
 
 	token, hash, err := api.NewToken()
 	if err != nil {
@@ -273,6 +281,10 @@ func main() {
 	wg.Wait()
 	elapsed := time.Since(start)
 	serverUsed, selfUsed, dbCPU1 := serverCPU()-serverCPU0, selfCPU()-selfCPU0, postgresCPU()
+	if n := countBuilds() - buildsBefore; *scenario == "tracks" && n != 0 {
+		// Each track is to find its claim build recorded.
+		log.Fatalf("the tracks recorded %d builds: they did not find the claim builds", n)
+	}
 	var all []time.Duration
 	for _, l := range lat {
 		all = append(all, l...)
