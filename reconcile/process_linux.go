@@ -19,23 +19,29 @@ func groupAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 }
 
-// procStartTime returns the start time of process pid in clock ticks
-// since boot (field 22 of /proc/PID/stat), 0 when it is gone.
-func procStartTime(pid int) int64 {
-	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+// procStat returns the fields of /proc/ID/stat after the command name
+// (field 3, the state, first); nil when the process is gone.
+func procStat(id string) []string {
+	raw, err := os.ReadFile("/proc/" + id + "/stat")
 	if err != nil {
-		return 0
+		return nil
 	}
 	s := string(raw)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
+		return nil
+	}
+	return strings.Fields(s[i+1:])
+}
+
+// procStartTime returns the start time of process pid in clock ticks
+// since boot (field 22 of /proc/PID/stat), 0 when it is gone.
+func procStartTime(pid int) int64 {
+	f := procStat(strconv.Itoa(pid))
+	if len(f) < 20 {
 		return 0
 	}
-	fields := strings.Fields(s[i+1:])
-	if len(fields) < 20 {
-		return 0
-	}
-	v, _ := strconv.ParseInt(fields[19], 10, 64)
+	v, _ := strconv.ParseInt(f[19], 10, 64)
 	return v
 }
 
@@ -44,16 +50,7 @@ func procStartTime(pid int) int64 {
 // /proc entry until reaped, which an init that does not reap may never
 // do), and not another process that got the id since.
 func procAlive(pid int, start int64) bool {
-	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(raw)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return false
-	}
-	f := strings.Fields(s[i+1:])
+	f := procStat(strconv.Itoa(pid))
 	if len(f) < 20 || f[0] == "Z" || f[0] == "X" {
 		return false
 	}
@@ -69,21 +66,13 @@ func groupAlive(pgid int) bool {
 	if err != nil {
 		return syscall.Kill(-pgid, 0) == nil
 	}
+	group := strconv.Itoa(pgid)
 	for _, e := range entries {
 		if e.Name()[0] < '0' || e.Name()[0] > '9' {
 			continue
 		}
-		raw, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(raw)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) > 2 && f[0] != "Z" && f[2] == strconv.Itoa(pgid) {
+		f := procStat(e.Name())
+		if len(f) > 2 && f[0] != "Z" && f[2] == group {
 			return true
 		}
 	}
