@@ -196,10 +196,11 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request) {
 	// A preset id goes to the claim as it is (the store reads the preset
 	// with its prebuild and answers not found); a name is resolved first.
 	id, presetErr := uuid.Parse(key)
+	var named *reconcile.PresetInfo // the preset as the name resolved it
 	if presetErr != nil {
 		var pi reconcile.PresetInfo
 		if pi, presetErr = s.findPreset(r, key); presetErr == nil {
-			id = pi.Preset.ID
+			id, named = pi.Preset.ID, &pi
 		}
 	}
 	var res reconcile.ClaimResult
@@ -215,9 +216,14 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if errors.Is(err, reconcile.ErrNoClaimablePrebuilds) {
+		if named == nil {
+			if pi, err := s.findPreset(r, id.String()); err == nil {
+				named = &pi
+			}
+		}
 		msg := fmt.Sprintf("preset %s has no ready prebuild to claim", key)
-		if pi, err := s.findPreset(r, id.String()); err == nil {
-			msg = fmt.Sprintf("preset %s of template %s has no ready prebuild to claim", pi.Preset.Name, pi.Template.Name)
+		if named != nil {
+			msg = fmt.Sprintf("preset %s of template %s has no ready prebuild to claim", named.Preset.Name, named.Template.Name)
 		}
 		writeError(w, http.StatusConflict, msg)
 		return
