@@ -10,11 +10,13 @@ import (
 // The plan's "configuration" section, as much of it as attribution needs.
 
 type cfgModule struct {
-	Resources   []cfgResource      `json:"resources"`
-	ModuleCalls map[string]cfgCall `json:"module_calls"`
-	Outputs     map[string]struct {
-		Expression json.RawMessage `json:"expression"`
-	} `json:"outputs"`
+	Resources   []cfgResource        `json:"resources"`
+	ModuleCalls map[string]cfgCall   `json:"module_calls"`
+	Outputs     map[string]cfgOutput `json:"outputs"`
+}
+
+type cfgOutput struct {
+	Expression json.RawMessage `json:"expression"`
 }
 
 type cfgResource struct {
@@ -161,13 +163,9 @@ func parseModule(raw []byte, m *cfgModule, depth int) error {
 				return nil
 			})
 		case "outputs":
-			m.Outputs = map[string]struct {
-				Expression json.RawMessage `json:"expression"`
-			}{}
+			m.Outputs = map[string]cfgOutput{}
 			return false, eachMember(v, func(name string, ov []byte) error {
-				var o struct {
-					Expression json.RawMessage `json:"expression"`
-				}
+				var o cfgOutput
 				if !isNull(ov) {
 					if err := objectEach(ov, func(k []byte, _ int, v []byte, _ int) (bool, error) {
 						if string(k) == "expression" {
