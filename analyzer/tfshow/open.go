@@ -23,7 +23,8 @@ type OpenOptions struct {
 }
 
 // OpenPlan opens a plan for the analyzer. JSON input (a plan document or a
-// `plan -json` stream) is returned as it is; a binary plan file is shown as
+// `plan -json` stream) is returned as it is (a JSON file as the open
+// *os.File, which can be read again from the start); a binary plan file is shown as
 // JSON by a terraform or tofu binary of the version that wrote it, streamed.
 // path "-" reads r (standard input); a binary plan on r is first copied to
 // a temporary file, removed on Close.
@@ -42,6 +43,11 @@ func OpenPlan(ctx context.Context, path string, stdin io.Reader, opts OpenOption
 		if fi, err := f.Stat(); err == nil && fi.IsDir() {
 			f.Close()
 			return nil, fmt.Errorf("read plan: %s is a directory", path)
+		}
+		head := make([]byte, len(zipMagic))
+		if n, _ := f.ReadAt(head, 0); !bytes.Equal(head[:n], zipMagic) {
+			// JSON: the file itself, which can be read again (io.Seeker).
+			return f, nil
 		}
 		src, closer = f, f.Close
 	}

@@ -7,6 +7,7 @@ import (
 	goio "io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
@@ -20,15 +21,18 @@ import (
 // API instead of the database.
 type remoteOptions struct {
 	server, tokenFile string
+	retry             time.Duration
 }
 
 func addRemoteFlags(cmd *cobra.Command, o *remoteOptions) {
 	f := cmd.Flags()
 	f.StringVar(&o.server, "server", "", "URL of a claimdrift serve: use its API instead of the database (needs --token-file)")
 	f.StringVar(&o.tokenFile, "token-file", "", "file holding the API token for --server")
+	f.DurationVar(&o.retry, "server-retry", 30*time.Second, "keep trying this long while --server cannot be reached or answers 502, 503 or 504 (a plan from a file or not read yet is sent again; a claim only when it could not connect); 0: try once")
 }
 
-func (o *remoteOptions) client() (*api.Client, error) {
+// client is the API client of o; it says on errOut when it tries again.
+func (o *remoteOptions) client(errOut goio.Writer) (*api.Client, error) {
 	if o.tokenFile == "" {
 		return nil, usageError{errors.New("--server needs --token-file")}
 	}
@@ -40,7 +44,12 @@ func (o *remoteOptions) client() (*api.Client, error) {
 	if token == "" {
 		return nil, usageError{fmt.Errorf("token file %s is empty", o.tokenFile)}
 	}
-	return &api.Client{BaseURL: o.server, Token: token}, nil
+	if o.retry < 0 {
+		return nil, usageError{fmt.Errorf("--server-retry %s: want 0 or more", o.retry)}
+	}
+	return &api.Client{BaseURL: o.server, Token: token, Retry: o.retry, OnRetry: func(err error, wait time.Duration) {
+		fmt.Fprintf(errOut, "claimdrift: %v; trying again in %s\n", err, wait)
+	}}, nil
 }
 
 // runTrackRemote uploads the plan to the server (streamed; a binary plan
@@ -54,7 +63,7 @@ func runTrackRemote(ctx context.Context, o *trackOptions, io ioStreams) error {
 	if err != nil {
 		return usageError{fmt.Errorf("--build %q: want a UUID", o.build)}
 	}
-	c, err := o.remote.client()
+	c, err := o.remote.client(io.ErrOut)
 	if err != nil {
 		return err
 	}
@@ -66,8 +75,13 @@ func runTrackRemote(ctx context.Context, o *trackOptions, io ioStreams) error {
 		return err
 	}
 	// The HTTP client closes a body it can close; rc is closed here, where
-	// a failed `terraform show` reports its error.
-	ans, already, err := c.TrackPlan(ctx, ws, build, struct{ goio.Reader }{rc}, api.TrackOptions{Preset: o.preset, Template: o.template, User: o.user})
+	// a failed `terraform show` reports its error. A plan file can be read
+	// again, so it can be sent again (--server-retry).
+	body := goio.Reader(struct{ goio.Reader }{rc})
+	if rs, ok := rc.(goio.ReadSeeker); ok {
+		body = struct{ goio.ReadSeeker }{rs}
+	}
+	ans, already, err := c.TrackPlan(ctx, ws, build, body, api.TrackOptions{Preset: o.preset, Template: o.template, User: o.user})
 	if cerr := rc.Close(); err == nil && cerr != nil {
 		return fmt.Errorf("read plan: %w", cerr)
 	}
@@ -101,7 +115,7 @@ func runClaimRemote(ctx context.Context, o *claimOptions, io ioStreams) error {
 		}
 		key = o.template + "/" + o.preset
 	}
-	c, err := o.remote.client()
+	c, err := o.remote.client(io.ErrOut)
 	if err != nil {
 		return err
 	}

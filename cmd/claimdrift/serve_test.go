@@ -378,3 +378,54 @@ func writeSelfSigned(t *testing.T, certFile, keyFile string) {
 func pemEncode(typ string, b []byte) []byte {
 	return encpem.EncodeToMemory(&encpem.Block{Type: typ, Bytes: b})
 }
+
+// TestServeClientRetriesAcrossRestart: a hook's track waits, within
+// --server-retry, for a serve that was killed (SIGKILL) and comes back on
+// the same address, and the plan it sends then is recorded whole.
+func TestServeClientRetriesAcrossRestart(t *testing.T) {
+	bin := buildBinary(t)
+	w := newServeWorld(t, "sqlite")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	track := func(retry string) result {
+		return runCLI(t, "", map[string]string{}, "track", "--server", "http://"+addr, "--token-file", w.tokens["track"], "--server-retry", retry,
+			"--workspace", uuid.NewString(), "--build", uuid.NewString(), "--template", "dev", "--preset", "small", "--user", "alice", planPath("claim.json"))
+	}
+
+	p := startServe(t, bin, w.db, "--listen", addr)
+	if r := track("30s"); r.code != 0 || !strings.Contains(r.stdout, "tracked: 5 replacements recorded") {
+		t.Fatalf("track: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+
+	// Without retries, a dead server fails the track at once.
+	if r := track("0"); r.code != 1 || !strings.Contains(r.stderr, "connection refused") || strings.Contains(r.stderr, "trying again") {
+		t.Fatalf("track with --server-retry 0: %d %q", r.code, r.stderr)
+	}
+	done := make(chan result, 1)
+	go func() { done <- track("30s") }()
+	time.Sleep(time.Second)
+	startServe(t, bin, w.db, "--listen", addr)
+	r := <-done
+	if r.code != 0 || !strings.Contains(r.stdout, "tracked: 5 replacements recorded") || !strings.Contains(r.stderr, "connection refused; trying again in") {
+		t.Fatalf("track across the restart: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stderr, w.token("track")) {
+		t.Fatalf("the token reached the output: %q", r.stderr)
+	}
+	// Both tracks are in the history, each with all it replaced.
+	var hist struct {
+		History []reconcile.HistoryEntry `json:"history"`
+	}
+	getJSON(t, "http://"+addr+"/api/v1/replacements", w.token("read"), &hist)
+	if len(hist.History) != 2 || len(hist.History[0].Replacements) != 5 || len(hist.History[1].Replacements) != 5 {
+		t.Fatalf("history: %+v", hist.History)
+	}
+}

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -24,6 +27,18 @@ type Client struct {
 	Token string
 	// HTTP is the client used (default http.DefaultClient).
 	HTTP *http.Client
+	// Retry is how long a call keeps trying while the server cannot be
+	// reached or answers 502, 503 or 504 (a restart, a replica going away,
+	// its database down): after 0.25 s, then twice as long each time, up
+	// to 5 s between tries; 0 tries once. A plan upload is sent again
+	// (the server answers a repeated one as the first) when its body was
+	// not read yet or can be read again from the start (a file); a claim
+	// is sent again only when no connection could be made, since one
+	// that reached the server may have claimed.
+	Retry time.Duration
+	// OnRetry, when set, is told of each failed try and the wait before
+	// the next.
+	OnRetry func(err error, wait time.Duration)
 }
 
 // APIError is an error answer of the server.
@@ -70,7 +85,7 @@ func (c *Client) TrackPlan(ctx context.Context, workspaceID, buildID uuid.UUID, 
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	resp, err := c.do(ctx, http.MethodPost, path, "application/json", plan)
+	resp, err := c.do(ctx, http.MethodPost, path, "application/json", plan, true)
 	if err != nil {
 		return ans, false, err
 	}
@@ -92,7 +107,7 @@ func (c *Client) Claim(ctx context.Context, preset, user, name string) (ClaimAns
 	for i := range segs {
 		segs[i] = url.PathEscape(segs[i])
 	}
-	resp, err := c.do(ctx, http.MethodPost, "/api/v1/presets/"+strings.Join(segs, "/")+"/claims", "application/json", bytes.NewReader(body))
+	resp, err := c.do(ctx, http.MethodPost, "/api/v1/presets/"+strings.Join(segs, "/")+"/claims", "application/json", bytes.NewReader(body), false)
 	if err != nil {
 		return ans, err
 	}
@@ -100,23 +115,100 @@ func (c *Client) Claim(ctx context.Context, preset, user, name string) (ClaimAns
 	return ans, decodeAnswer(resp, http.StatusCreated, &ans)
 }
 
-func (c *Client) do(ctx context.Context, method, path, contentType string, body io.Reader) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.BaseURL, "/")+path, body)
-	if err != nil {
-		return nil, fmt.Errorf("request: %w", err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	req.Header.Set("Content-Type", contentType)
+// Waits between tries (Client.Retry).
+const (
+	firstRetryWait = 250 * time.Millisecond
+	maxRetryWait   = 5 * time.Second
+)
+
+// do sends a request, tried again as Client.Retry says; resend: the
+// request may be sent again after it reached the server (the server
+// answers a repeat as the first).
+func (c *Client) do(ctx context.Context, method, path, contentType string, body io.Reader, resend bool) (*http.Response, error) {
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		// The URL holds no token: it is safe to show.
-		return nil, fmt.Errorf("call %s: %w", c.BaseURL, err)
+	seeker, _ := body.(io.Seeker)
+	var origin int64
+	if seeker != nil {
+		var err error
+		if origin, err = seeker.Seek(0, io.SeekCurrent); err != nil {
+			seeker = nil
+		}
 	}
-	return resp, nil
+	deadline := time.Now().Add(c.Retry)
+	wait := firstRetryWait
+	for {
+		sent := &countingReader{r: body}
+		var reqBody io.Reader
+		if body != nil {
+			reqBody = sent
+		}
+		req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.BaseURL, "/")+path, reqBody)
+		if err != nil {
+			return nil, fmt.Errorf("request: %w", err)
+		}
+		if br, ok := body.(*bytes.Reader); ok {
+			req.ContentLength = int64(br.Len())
+		}
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+		req.Header.Set("Content-Type", contentType)
+		resp, err := hc.Do(req)
+		var failed error
+		switch {
+		case err != nil:
+			// The URL holds no token: it is safe to show.
+			failed = fmt.Errorf("call %s: %w", c.BaseURL, err)
+			if !resend && !dialFailed(err) {
+				return nil, failed
+			}
+		case resend && (resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusGatewayTimeout):
+			failed = decodeAnswer(resp, http.StatusOK, nil)
+			resp.Body.Close()
+		default:
+			return resp, nil
+		}
+		if time.Until(deadline) < wait || ctx.Err() != nil {
+			return nil, failed
+		}
+		if sent.n > 0 {
+			if seeker == nil {
+				return nil, failed // its body cannot be read again
+			}
+			if _, err := seeker.Seek(origin, io.SeekStart); err != nil {
+				return nil, failed
+			}
+		}
+		if c.OnRetry != nil {
+			c.OnRetry(failed, wait)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, failed
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, maxRetryWait)
+	}
+}
+
+// dialFailed reports an error of a request that never reached the server:
+// no connection could be made.
+func dialFailed(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// countingReader counts what was read from r.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func decodeAnswer(resp *http.Response, want int, v any) error {
