@@ -1,10 +1,13 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/claimdrift/claimdrift/notify"
@@ -29,29 +32,68 @@ func (s *Store) RetryOutboxMessage(ctx context.Context, id uuid.UUID, now time.T
 
 // ---- recipients ----
 
-const recipientCols = `r.id, r.scope, r.template_id, COALESCE(t.name, ''), CASE WHEN r.scope = 'template' THEN COALESCE(t.organization, '') ELSE r.organization END,
-	r.channel, r.address, r.secret, r.payload, r.created_at`
+// recipientCols are a recipient's columns, as scanRecipient reads them:
+// recipientText's, then its creation time.
+const recipientCols = recipientText + `, r.created_at`
+
+// recipientText are a recipient's text columns.
+const recipientText = `r.id, r.scope, r.template_id, COALESCE(t.name, ''), CASE WHEN r.scope = 'template' THEN COALESCE(t.organization, '') ELSE r.organization END,
+	r.channel, r.address, r.secret, r.payload`
 
 const recipientFrom = ` FROM notify_recipients r LEFT JOIN templates t ON t.id = r.template_id AND r.template_id <> ''`
 
 func (s *Store) scanRecipient(sc interface{ Scan(...any) error }) (notify.Recipient, error) {
-	var r notify.Recipient
-	var id, scope, tid, channel, secret, payload string
-	var created int64
-	if err := sc.Scan(&id, &scope, &tid, &r.Template, &r.Organization, &channel, &r.Address, &secret, &payload, &created); err != nil {
-		return r, err
+	var c recipientRow
+	if err := sc.Scan(&c.id, &c.scope, &c.templateID, &c.template, &c.organization, &c.channel, &c.address, &c.secret, &c.payload, &c.created); err != nil {
+		return notify.Recipient{}, err
 	}
-	r.ID, r.Scope, r.TemplateID, r.Channel = parseID(id), notify.Scope(scope), parseID(tid), notify.Channel(channel)
-	r.Secret, r.Payload, r.CreatedAt = notify.Secret(secret), notify.PayloadFormat(payload), fromUS(created)
-	if notify.IsSealed(secret) && s.secrets != nil {
+	return s.recipient(c), nil
+}
+
+// recipientRow is a recipient's columns as recipientCols reads them.
+type recipientRow struct {
+	id, scope, templateID, template, organization, channel, address, secret, payload string
+	created                                                                          int64
+}
+
+// recipient makes c a recipient, its secret opened when the store has
+// the key.
+func (s *Store) recipient(c recipientRow) notify.Recipient {
+	r := notify.Recipient{ID: parseID(c.id), Scope: notify.Scope(c.scope), TemplateID: parseID(c.templateID), Template: c.template, Organization: c.organization,
+		Channel: notify.Channel(c.channel), Address: c.address, Secret: notify.Secret(c.secret), Payload: notify.PayloadFormat(c.payload), CreatedAt: fromUS(c.created)}
+	if notify.IsSealed(c.secret) && s.secrets != nil {
 		// A value that does not open (another key) stays sealed: the
 		// webhook transport refuses to sign with it and retries.
-		if plain, err := s.secrets.Open(secret, id); err == nil {
+		if plain, err := s.secrets.Open(c.secret, c.id); err == nil {
 			r.Secret = plain
 		}
 	}
-	return r, nil
+	return r
 }
+
+// recipientOrder is the order ListRecipients lists recipients in: by
+// scope (template, organization, default), organization, template,
+// channel, address and id, compared byte by byte on every store.
+func recipientOrder(a, b notify.Recipient) int {
+	return cmp.Or(cmp.Compare(scopeRank(a.Scope), scopeRank(b.Scope)), strings.Compare(a.Organization, b.Organization),
+		strings.Compare(a.Template, b.Template), strings.Compare(string(a.Channel), string(b.Channel)), strings.Compare(a.Address, b.Address),
+		strings.Compare(a.ID.String(), b.ID.String()))
+}
+
+func scopeRank(sc notify.Scope) int {
+	switch sc {
+	case notify.ScopeTemplate:
+		return 0
+	case notify.ScopeOrganization:
+		return 1
+	}
+	return 2
+}
+
+// recipientsKey marks a context carrying every recipient, read by a
+// track with its target (see readTrackTarget) for ListRecipients to
+// answer without another round trip.
+type recipientsKey struct{ s *Store }
 
 // UseSecretKey makes the store encrypt webhook secrets at rest with key
 // (AES-256-GCM, bound to the recipient's id) and decrypt them on read. It
@@ -182,11 +224,15 @@ func (s *Store) AddRecipient(ctx context.Context, r notify.Recipient) (notify.Re
 }
 
 // ListRecipients implements notify.RecipientLister: every recipient,
-// ordered by scope, organization, template and address. Called from a
-// write's notification callback, it reads in that write's transaction.
+// ordered by scope, organization, template and address (recipientOrder).
+// Called from a write's notification callback, it reads in that write's
+// transaction; called from a track's, it answers what the track read with
+// its target, in the same statement.
 func (s *Store) ListRecipients(ctx context.Context) ([]notify.Recipient, error) {
-	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT `+recipientCols+recipientFrom+`
-		ORDER BY CASE r.scope WHEN 'template' THEN 0 WHEN 'organization' THEN 1 ELSE 2 END, 5, 4, r.channel, r.address, r.id`)
+	if list, ok := ctx.Value(recipientsKey{s}).([]notify.Recipient); ok {
+		return slices.Clone(list), nil
+	}
+	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT `+recipientCols+recipientFrom)
 	if err != nil {
 		return nil, fmt.Errorf("list recipients: %w", err)
 	}
@@ -199,7 +245,11 @@ func (s *Store) ListRecipients(ctx context.Context) ([]notify.Recipient, error) 
 		}
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, recipientOrder)
+	return out, nil
 }
 
 // Recipient implements notify.RecipientGetter.

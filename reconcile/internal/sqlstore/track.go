@@ -53,9 +53,13 @@ var errNotOneStatement = errors.New("the writes take more than one statement")
 // track reads and writes a track through q; with oneStatement its writes
 // must fit one statement (else errNotOneStatement, before any write).
 func (s *Store) track(ctx context.Context, q querier, req reconcile.TrackRequest, oneStatement bool) (res reconcile.TrackResult, err error) {
-	t, err := s.readTrackTarget(ctx, q, req)
+	t, err := s.readTrackTarget(ctx, q, req, req.Notify != nil && len(req.Replacements) > 0)
 	if err != nil {
 		return res, err
+	}
+	if t.withRecipients {
+		// The notification callback's ListRecipients answers from here.
+		ctx = context.WithValue(ctx, recipientsKey{s}, t.recipients)
 	}
 	var ws []write
 	switch {
@@ -168,9 +172,12 @@ func replacementWrites(buildID, workspaceID uuid.UUID, reps []analyzer.Replaceme
 
 // trackTarget is what readTrackTarget found: the build, else (nil build)
 // its workspace, and the preset the request names (nil when none or
-// unknown).
+// unknown); and, when asked (withRecipients), every notification
+// recipient.
 type trackTarget struct {
 	build, workspace, preset *targetRow
+	withRecipients           bool
+	recipients               []notify.Recipient
 }
 
 // targetRow is one row of trackTargetQuery: a build context (for a
@@ -206,11 +213,26 @@ const trackTargetQuery = `SELECT 'build', b.id, b.stage, b.initiator, w.id, w.na
 	FROM presets p JOIN templates t ON t.id = p.template_id LEFT JOIN template_versions v ON v.id = t.active_version_id
 	WHERE p.id = ?`
 
-// readTrackTarget reads what a track's build is, or would be.
-func (s *Store) readTrackTarget(ctx context.Context, q querier, req reconcile.TrackRequest) (trackTarget, error) {
-	var t trackTarget
+// trackRecipientsPart extends trackTargetQuery, for a track that may
+// notify, with every notification recipient: the rows ListRecipients
+// reads (recipientCols), in the target rows' columns: its text in the
+// first nine after the kind, its creation time in the last. That saves the
+// round trip of the recipients' own read on every claim build's track,
+// and reads them in the same snapshot as the build.
+const trackRecipientsPart = `
+	UNION ALL
+	SELECT 'recipient', ` + recipientText + `, '', '', '', '', r.created_at` + recipientFrom
+
+// readTrackTarget reads what a track's build is, or would be, and with
+// recipients every notification recipient, in recipientOrder.
+func (s *Store) readTrackTarget(ctx context.Context, q querier, req reconcile.TrackRequest, recipients bool) (trackTarget, error) {
+	t := trackTarget{withRecipients: recipients}
 	preset := idText(req.PresetID)
-	rows, err := q.QueryContext(ctx, s.q(trackTargetQuery), req.BuildID.String(), preset, preset, req.WorkspaceID.String(), preset)
+	query := trackTargetQuery
+	if recipients {
+		query += trackRecipientsPart
+	}
+	rows, err := q.QueryContext(ctx, s.q(query), req.BuildID.String(), preset, preset, req.WorkspaceID.String(), preset)
 	if err != nil {
 		return t, fmt.Errorf("read build: %w", err)
 	}
@@ -221,6 +243,12 @@ func (s *Store) readTrackTarget(ctx context.Context, q querier, req reconcile.Tr
 		if err := rows.Scan(&kind, &bid, &stage, &r.bc.Initiator, &wid, &r.bc.WorkspaceName, &r.bc.Owner, &tid, &r.bc.Template, &r.bc.Organization,
 			&vid, &r.bc.Version, &pid, &r.bc.Preset, &r.extra); err != nil {
 			return t, fmt.Errorf("read build: %w", err)
+		}
+		if kind == "recipient" {
+			// recipientCols, in the order trackRecipientsPart puts them.
+			t.recipients = append(t.recipients, s.recipient(recipientRow{id: bid, scope: stage, templateID: r.bc.Initiator, template: wid,
+				organization: r.bc.WorkspaceName, channel: r.bc.Owner, address: tid, secret: r.bc.Template, payload: r.bc.Organization, created: r.extra}))
+			continue
 		}
 		r.bc.BuildID, r.bc.WorkspaceID, r.bc.TemplateID, r.bc.VersionID, r.bc.PresetID = parseID(bid), parseID(wid), parseID(tid), parseID(vid), parseID(pid)
 		r.bc.Stage = reconcile.Stage(stage)
@@ -236,6 +264,7 @@ func (s *Store) readTrackTarget(ctx context.Context, q querier, req reconcile.Tr
 	if err := rows.Err(); err != nil {
 		return t, fmt.Errorf("read build: %w", err)
 	}
+	slices.SortFunc(t.recipients, recipientOrder)
 	return t, nil
 }
 
