@@ -30,7 +30,7 @@ run: build
 build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/claimdrift
 
-## tools: install what the tests need when missing (terraform 1.5.7, PostgreSQL, SARIF Multitool)
+## tools: install what the tests need when missing (terraform 1.5.7, OpenTofu 1.10.10, PostgreSQL, SARIF Multitool)
 tools:
 	@scripts/tools.sh
 

@@ -1,5 +1,6 @@
 # Shared by scripts/fixtures.sh and scripts/fixtures-providers.sh (sourced,
-# not run). The sourcing script sets log_prefix, tf and tf_version first.
+# not run). The sourcing script sets log_prefix, tf and tf_version first
+# (and tool_name when the tool is not Terraform).
 
 log() { printf '%s: %s\n' "$log_prefix" "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -10,8 +11,8 @@ require_terraform() {
 	local got
 	got=$(TF_CLI_CONFIG_FILE=/dev/null "$tf" version) || die "$tf version failed"
 	got=${got%%$'\n'*}
-	[ "$got" = "Terraform v$tf_version" ] ||
-		die "$tf reports \"$got\", want Terraform v$tf_version; run: make tools"
+	[ "$got" = "${tool_name:-Terraform} v$tf_version" ] ||
+		die "$tf reports \"$got\", want ${tool_name:-Terraform} v$tf_version; run: make tools"
 }
 
 # summary prints the actions of a plan JSON, e.g. "replace=3 update=1".

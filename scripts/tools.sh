@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests and `make fixtures` need when it is missing:
 #   - terraform 1.5.7 in ./.tools/bin (built with `go install`, ~3 minutes)
+#   - OpenTofu 1.10.10 in ./.tools/bin (built from the module proxy, ~5
+#     minutes): `claimdrift simulate` is tested with it too, and
+#     `FIXTURES_TOOL=tofu scripts/fixtures.sh` writes testdata/plans/opentofu
 #   - the real coder provider v2.20.0 in ./.tools/bin (`go install`, ~1 minute;
 #     `claimdrift simulate` tests load it through dev_overrides)
 #   - PostgreSQL server binaries (Debian package `postgresql`)
@@ -52,6 +55,34 @@ if ! tf_ok; then
 	rm -f "$tools/bin/terraform"
 	GOBIN="$tools/bin" GOFLAGS= go install "github.com/hashicorp/terraform@v$tf_version"
 	tf_ok || { log "terraform in $tools/bin does not report $tf_version"; exit 1; }
+fi
+
+# OpenTofu, for the simulate tests and `FIXTURES_TOOL=tofu scripts/fixtures.sh`,
+# from the module proxy. Its go.mod has a replace directive, which
+# `go install pkg@version` refuses: the module is downloaded and built as
+# the main module instead. version.dev=no makes it report the release
+# version (a source build says 1.10.10-dev otherwise).
+tofu_version=1.10.10
+tofu_ok() {
+	[ -x "$tools/bin/tofu" ] &&
+		[ "$(TF_CLI_CONFIG_FILE=/dev/null "$tools/bin/tofu" version 2>/dev/null | head -1)" = "OpenTofu v$tofu_version" ]
+}
+if ! tofu_ok; then
+	log "building OpenTofu $tofu_version into $tools/bin (about 5 minutes)"
+	tofu_dir=$(GOFLAGS= go mod download -json "github.com/opentofu/opentofu@v$tofu_version" |
+		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	[ -d "$tofu_dir" ] || { log "could not download github.com/opentofu/opentofu@v$tofu_version"; exit 1; }
+	tofu_src=$(mktemp -d)
+	cp -R "$tofu_dir/." "$tofu_src/"
+	chmod -R u+w "$tofu_src"
+	rm -f "$tools/bin/tofu"
+	if ! (cd "$tofu_src" && GOFLAGS= go build -trimpath -ldflags "-X github.com/opentofu/opentofu/version.dev=no" -o "$tools/bin/tofu" ./cmd/tofu); then
+		rm -rf "$tofu_src"
+		log "building OpenTofu $tofu_version failed"
+		exit 1
+	fi
+	rm -rf "$tofu_src"
+	tofu_ok || { log "tofu in $tools/bin does not report OpenTofu v$tofu_version"; exit 1; }
 fi
 
 # The real coder provider, for the simulate tests (analyzer/simulate): they

@@ -57,6 +57,21 @@ func terraform157(t *testing.T) string {
 	return ""
 }
 
+// openTofu finds the OpenTofu that scripts/tools.sh builds.
+func openTofu(t *testing.T) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join(repoRoot, ".tools", "bin", "tofu"))
+	if err == nil {
+		cmd := exec.Command(p, "version")
+		cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+os.DevNull)
+		if out, err := cmd.Output(); err == nil && strings.HasPrefix(string(out), "OpenTofu v1.10.10\n") {
+			return p
+		}
+	}
+	need(t, "OpenTofu 1.10.10 not found in .tools/bin; run: make tools")
+	return ""
+}
+
 // coderProvider finds the real coder provider that scripts/tools.sh builds.
 func coderProvider(t *testing.T) string {
 	t.Helper()
@@ -304,15 +319,20 @@ func oracle(t *testing.T, bin, dir, sub string, rc string, want Simulation) (*an
 // run also checks that simulate left DIR byte-for-byte unchanged and
 // applied nothing (the test provider records every create, update and
 // delete; the oracle's apply is the control that it does).
+//
+// Every template runs with Terraform; those marked opentofu run with
+// OpenTofu too (simulate and the oracle both with it): the Coder templates
+// on the real provider, and the fake providers' replacement and re-key.
 func TestSimulateMatchesRealClaim(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real terraform plans; not in -short")
 	}
-	bin := terraform157(t)
+	tools := []struct{ name, bin string }{{"terraform", terraform157(t)}, {"opentofu", openTofu(t)}}
 	tests := []struct {
 		name      string
 		fixture   string
 		realCoder bool
+		opentofu  bool
 		// sub is the template's directory inside the fixture, when the
 		// fixture holds more than the template.
 		sub string
@@ -326,7 +346,7 @@ func TestSimulateMatchesRealClaim(t *testing.T) {
 		wantReplaced []string
 		wantRekeyed  []string
 	}{
-		{name: "docker", fixture: "fixtures/providers/docker",
+		{name: "docker", fixture: "fixtures/providers/docker", opentofu: true,
 			wantReplaced: []string{"coder_agent.main", "docker_container.workspace[0]", "docker_volume.home"}},
 		{name: "docker-fixed", fixture: "fixtures/providers/docker-fixed",
 			wantReplaced: []string{"coder_agent.main"}},
@@ -336,7 +356,7 @@ func TestSimulateMatchesRealClaim(t *testing.T) {
 			wantReplaced: []string{"coder_agent.main"}},
 		{name: "preset-deferred", fixture: "fixtures/providers/preset-deferred",
 			wantReplaced: []string{"coder_agent.main"}},
-		{name: "keyed", fixture: "fixtures/simulate/fake/keyed",
+		{name: "keyed", fixture: "fixtures/simulate/fake/keyed", opentofu: true,
 			wantReplaced: []string{"docker_container.sidecar", "docker_container.workspace[0]"},
 			wantRekeyed:  []string{"docker_volume.home"}},
 		{name: "module-chain", fixture: "fixtures/simulate/fake/module-chain",
@@ -344,85 +364,94 @@ func TestSimulateMatchesRealClaim(t *testing.T) {
 		{name: "clean", fixture: "fixtures/simulate/fake/clean"},
 		{name: "module outside the template", fixture: "fixtures/simulate/fake/shared", sub: "template",
 			wantReplaced: []string{"module.home.docker_volume.home"}},
-		{name: "real coder provider", fixture: "fixtures/simulate/coder/agent-env", realCoder: true,
+		{name: "real coder provider", fixture: "fixtures/simulate/coder/agent-env", realCoder: true, opentofu: true,
 			wantReplaced: []string{"coder_agent.main", "docker_container.workspace[0]"}},
 		// Parameters without a default, filled only by the presets; two
 		// presets differing in the image; ignore_changes = [env] keeps
 		// the agent; coder_script, coder_app, terraform_data, moved.
-		{name: "mandatory parameters and two presets", fixture: "fixtures/simulate/coder/mandatory", realCoder: true,
+		{name: "mandatory parameters and two presets", fixture: "fixtures/simulate/coder/mandatory", realCoder: true, opentofu: true,
 			wantReplaced: []string{"coder_app.code", "coder_script.dotfiles", "terraform_data.owner_marker"}},
 		// Modules two deep, the inner one for_each over a map keyed by
 		// the owner: re-keyed; a sensitive output; count = start_count.
-		{name: "nested modules keyed by the owner", fixture: "fixtures/simulate/coder/nested-foreach", realCoder: true,
+		{name: "nested modules keyed by the owner", fixture: "fixtures/simulate/coder/nested-foreach", realCoder: true, opentofu: true,
 			wantRekeyed: []string{"module.team.module.member.docker_volume.cache"}},
 		// The agent's neighbours: external auth, coder_env, coder_metadata,
 		// agent metadata, create_before_destroy, a dynamic env block.
-		{name: "agent neighbours", fixture: "fixtures/simulate/coder/agent-shapes", realCoder: true,
+		{name: "agent neighbours", fixture: "fixtures/simulate/coder/agent-shapes", realCoder: true, opentofu: true,
 			wantReplaced: []string{"coder_agent.main", "coder_app.web", "coder_env.owner", "coder_metadata.deployment[0]", "terraform_data.agent_ref"}},
 		// is_prebuild and is_prebuild_claim in the configuration.
-		{name: "prebuild-aware template", fixture: "fixtures/simulate/coder/prebuild-aware", realCoder: true,
+		{name: "prebuild-aware template", fixture: "fixtures/simulate/coder/prebuild-aware", realCoder: true, opentofu: true,
 			groups: []string{"dev"}, wantReplaced: []string{"docker_container.workspace[0]", "docker_volume.group_cache"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			real := ""
-			if tt.realCoder {
-				real = coderProvider(t)
+	for _, tool := range tools {
+		for _, tt := range tests {
+			if tool.name == "opentofu" && !tt.opentofu {
+				continue
 			}
-			rc := cliConfig(t, real)
-			record := filepath.Join(t.TempDir(), "simulate-record")
-			env := testEnv(rc, record)
-			dir := initTemplateIn(t, bin, filepath.Join(repoRoot, tt.fixture), tt.sub, env)
-			before := treeHash(t, dir)
+			bin := tool.bin
+			t.Run(tool.name+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				real := ""
+				if tt.realCoder {
+					real = coderProvider(t)
+				}
+				rc := cliConfig(t, real)
+				record := filepath.Join(t.TempDir(), "simulate-record")
+				env := testEnv(rc, record)
+				dir := initTemplateIn(t, bin, filepath.Join(repoRoot, tt.fixture), tt.sub, env)
+				before := treeHash(t, dir)
 
-			results, err := Run(context.Background(), Options{Dir: dir, Binary: tfshow.Options{Explicit: bin}, Env: env, Preset: tt.preset, OwnerGroups: tt.groups})
-			if err != nil {
-				t.Fatalf("simulate: %v", err)
-			}
-			if after := treeHash(t, dir); after != before {
-				t.Errorf("simulate changed %s", dir)
-			}
-			if rec, err := os.ReadFile(record); err == nil || !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("simulate applied something: the provider recorded %q (%v)", rec, err)
-			}
-			if len(results) == 0 {
-				t.Fatal("no simulation")
-			}
-			var allReplaced, allRekeyed []string
-			for _, res := range results {
-				if !res.Simulation.Settled {
-					t.Errorf("preset %q: synthetic state did not settle in %d rounds", res.Simulation.Preset, res.Simulation.Rounds)
+				results, err := Run(context.Background(), Options{Dir: dir, Binary: tfshow.Options{Explicit: bin}, Env: env, Preset: tt.preset, OwnerGroups: tt.groups})
+				if err != nil {
+					t.Fatalf("simulate: %v", err)
 				}
-				rep, rk, rec := oracle(t, bin, dir, tt.sub, rc, res.Simulation)
-				if !bytes.Contains(rec, []byte("create ")) {
-					t.Errorf("the oracle's apply recorded no create (%q): the record proves nothing", rec)
+				if after := treeHash(t, dir); after != before {
+					t.Errorf("simulate changed %s", dir)
 				}
-				if g, w := replacementKeys(res.Report), replacementKeys(rep); !reflect.DeepEqual(g, w) {
-					t.Errorf("preset %q: simulate replaces\n  %s\nthe real claim replaces\n  %s", res.Simulation.Preset,
-						strings.Join(g, "\n  "), strings.Join(w, "\n  "))
+				if rec, err := os.ReadFile(record); err == nil || !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("simulate applied something: the provider recorded %q (%v)", rec, err)
 				}
-				if !reflect.DeepEqual(res.Simulation.Rekeyed, rk) {
-					t.Errorf("preset %q: simulate re-keys %+v, the real claim %+v", res.Simulation.Preset, res.Simulation.Rekeyed, rk)
+				if len(results) == 0 {
+					t.Fatal("no simulation")
 				}
-				for _, r := range res.Report.Replacements {
-					allReplaced = append(allReplaced, r.Resource)
+				var allReplaced, allRekeyed []string
+				for _, res := range results {
+					if !res.Simulation.Settled {
+						t.Errorf("preset %q: synthetic state did not settle in %d rounds", res.Simulation.Preset, res.Simulation.Rounds)
+					}
+					rep, rk, rec := oracle(t, bin, dir, tt.sub, rc, res.Simulation)
+					if !bytes.Contains(rec, []byte("create ")) {
+						t.Errorf("the oracle's apply recorded no create (%q): the record proves nothing", rec)
+					}
+					if g, w := replacementKeys(res.Report), replacementKeys(rep); !reflect.DeepEqual(g, w) {
+						t.Errorf("preset %q: simulate replaces\n  %s\nthe real claim replaces\n  %s", res.Simulation.Preset,
+							strings.Join(g, "\n  "), strings.Join(w, "\n  "))
+					}
+					if !reflect.DeepEqual(res.Simulation.Rekeyed, rk) {
+						t.Errorf("preset %q: simulate re-keys %+v, the real claim %+v", res.Simulation.Preset, res.Simulation.Rekeyed, rk)
+					}
+					for _, r := range res.Report.Replacements {
+						allReplaced = append(allReplaced, r.Resource)
+					}
+					for _, r := range res.Simulation.Rekeyed {
+						allRekeyed = append(allRekeyed, r.Resource)
+					}
 				}
-				for _, r := range res.Simulation.Rekeyed {
-					allRekeyed = append(allRekeyed, r.Resource)
+				for _, w := range tt.wantReplaced {
+					if !contains(allReplaced, w) {
+						t.Errorf("%s not replaced; replaced: %v", w, allReplaced)
+					}
 				}
-			}
-			for _, w := range tt.wantReplaced {
-				if !contains(allReplaced, w) {
-					t.Errorf("%s not replaced; replaced: %v", w, allReplaced)
+				for _, w := range tt.wantRekeyed {
+					if !contains(allRekeyed, w) {
+						t.Errorf("%s not re-keyed; re-keyed: %v", w, allRekeyed)
+					}
 				}
-			}
-			for _, w := range tt.wantRekeyed {
-				if !contains(allRekeyed, w) {
-					t.Errorf("%s not re-keyed; re-keyed: %v", w, allRekeyed)
+				if tool.name == "opentofu" && !strings.HasPrefix(results[0].Report.TerraformVersion, "1.10.") {
+					t.Errorf("the plans say version %q: not OpenTofu's", results[0].Report.TerraformVersion)
 				}
-			}
-		})
+			})
+		}
 	}
 }
 

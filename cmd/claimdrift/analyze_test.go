@@ -86,7 +86,33 @@ func TestAnalyzeJSONIsDeterministicAndValid(t *testing.T) {
 func TestAnalyzeNeverPrintsSensitiveFixtureValues(t *testing.T) {
 	// fixtures/sensitive feeds sensitive variables into replaced attributes;
 	// their values also sit in clear text in the plan's "variables" section.
-	raw, err := os.ReadFile(planPath("sensitive.json"))
+	// Terraform's plan and OpenTofu's, both documents and streams.
+	for _, name := range []string{"sensitive.json", "sensitive.stream.jsonl", "opentofu/sensitive.json", "opentofu/sensitive.stream.jsonl"} {
+		t.Run(name, func(t *testing.T) {
+			secrets := sensitiveVariableValues(t, planPath(strings.Replace(name, ".stream.jsonl", ".json", 1)))
+			for _, format := range []string{"text", "json", "markdown", "github"} {
+				r := runCLI(t, "", nil, "analyze", "--format", format, planPath(name))
+				for _, s := range secrets {
+					if strings.Contains(r.stdout+r.stderr, s) {
+						t.Errorf("%s output contains the sensitive value %q", format, s)
+					}
+				}
+				if !strings.Contains(r.stdout, "data.credentials") {
+					t.Errorf("%s output does not name the replaced terraform_data.credentials:\n%s", format, r.stdout)
+				}
+				if !strings.HasSuffix(name, ".jsonl") && !strings.Contains(r.stdout, "(sensitive value)") {
+					t.Errorf("%s output does not say a value was masked", format)
+				}
+			}
+		})
+	}
+}
+
+// sensitiveVariableValues returns the values of the plan document's
+// variables that its configuration marks sensitive.
+func sensitiveVariableValues(t *testing.T, path string) []string {
+	t.Helper()
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,19 +138,9 @@ func TestAnalyzeNeverPrintsSensitiveFixtureValues(t *testing.T) {
 		}
 	}
 	if len(secrets) == 0 {
-		t.Fatal("fixture has no sensitive variable values to check against")
+		t.Fatalf("%s has no sensitive variable values to check against", path)
 	}
-	for _, format := range []string{"text", "json", "markdown", "github"} {
-		r := runCLI(t, "", nil, "analyze", "--format", format, planPath("sensitive.json"))
-		for _, s := range secrets {
-			if strings.Contains(r.stdout+r.stderr, s) {
-				t.Errorf("%s output contains the sensitive value %q", format, s)
-			}
-		}
-		if !strings.Contains(r.stdout, "(sensitive value)") {
-			t.Errorf("%s output does not say a value was masked", format)
-		}
-	}
+	return secrets
 }
 
 func TestAnalyzeBadInputIsOneLineExit1(t *testing.T) {
