@@ -73,6 +73,7 @@ func TestGolden(t *testing.T) {
 		{fixture: "presets"},
 		{fixture: "disks"},
 		{fixture: "values"},
+		{fixture: "services"},
 	}
 	for _, c := range cases {
 		res, err := lintFixture(t, c.fixture, c.claimRefs...)
@@ -394,7 +395,8 @@ func TestTable(t *testing.T) {
 		"kubernetes_pod", "kubernetes_pod_v1", "kubernetes_deployment", "kubernetes_deployment_v1",
 		"kubernetes_persistent_volume_claim", "kubernetes_persistent_volume_claim_v1",
 		"kubernetes_stateful_set", "kubernetes_stateful_set_v1",
-		"aws_instance", "google_compute_instance",
+		"kubernetes_config_map", "kubernetes_config_map_v1", "kubernetes_service", "kubernetes_service_v1",
+		"aws_instance", "aws_ebs_volume", "google_compute_instance",
 		"azurerm_linux_virtual_machine", "azurerm_windows_virtual_machine",
 	} {
 		if tb[typ] == nil || tb[typ].source == "" {
@@ -418,6 +420,17 @@ func TestTable(t *testing.T) {
 		{"google_compute_instance", analyzer.Path{"name"}, behaviourReplace},
 		{"azurerm_linux_virtual_machine", analyzer.Path{"computer_name"}, behaviourReplace},
 		{"azurerm_windows_virtual_machine", analyzer.Path{"tags", "owner"}, behaviourUpdate},
+		{"kubernetes_service_v1", analyzer.Path{"spec", 0, "cluster_ip"}, behaviourReplace},
+		{"kubernetes_service", analyzer.Path{"metadata", 0, "name"}, behaviourReplace},
+		{"kubernetes_service", analyzer.Path{"spec", 0, "selector", "app"}, behaviourUpdate},
+		{"kubernetes_service_v1", analyzer.Path{"spec", 0, "port", 0, "target_port"}, behaviourUpdate},
+		{"kubernetes_config_map_v1", analyzer.Path{"data", "settings.json"}, behaviourConditional},
+		{"kubernetes_config_map", analyzer.Path{"metadata", 0, "namespace"}, behaviourReplace},
+		{"kubernetes_config_map", analyzer.Path{"metadata", 0, "labels", "owner"}, behaviourUpdate},
+		{"aws_ebs_volume", analyzer.Path{"availability_zone"}, behaviourReplace},
+		{"aws_ebs_volume", analyzer.Path{"snapshot_id"}, behaviourReplace},
+		{"aws_ebs_volume", analyzer.Path{"size"}, behaviourUpdate},
+		{"aws_ebs_volume", analyzer.Path{"tags", "Owner"}, behaviourUpdate},
 		{"docker_container", analyzer.Path{"not_an_attribute"}, behaviourUnknown},
 	}
 	for _, c := range cases {

@@ -113,6 +113,23 @@ func TestPatterns(t *testing.T) {
 			},
 		},
 		{
+			// Kubernetes Service and ConfigMap, AWS EBS volume (in the
+			// table since 2026-11-30): ForceNew names and zone are errors;
+			// selectors, labels, annotations and tags update in place; a
+			// ConfigMap's data is replaced only when it is immutable.
+			fixture: "services",
+			want: []string{
+				"error claim_forces_replacement kubernetes_service_v1.ide metadata[0].name",
+				"info claim_updates_in_place kubernetes_service_v1.ide metadata[0].labels",
+				`info claim_updates_in_place kubernetes_service.static metadata[0].annotations["coder.com/owner"]`,
+				`info claim_updates_in_place kubernetes_service.static spec[0].selector["com.coder.user.username"]`,
+				`info claim_updates_in_place kubernetes_config_map_v1.settings data["settings.json"]`,
+				"error claim_forces_replacement kubernetes_config_map.frozen data.owner",
+				"info claim_updates_in_place aws_ebs_volume.home tags.Owner",
+				"error claim_forces_replacement aws_ebs_volume.scratch availability_zone",
+			},
+		},
+		{
 			// Adversarial review: parts of values. Fields of an object
 			// local, of a for_each map's values, of the objects a for
 			// expression iterates and of a module output map are followed
