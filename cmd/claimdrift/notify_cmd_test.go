@@ -74,3 +74,31 @@ func TestResolveID(t *testing.T) {
 		})
 	}
 }
+
+// TestDispatchSaysWhenItRaisesTheLease checks that a --lease shorter than
+// twice --send-timeout, which the dispatcher raises, is said on stderr,
+// and that a long enough one is not.
+func TestDispatchSaysWhenItRaisesTheLease(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "c.db")
+	tests := []struct {
+		name string
+		args []string
+		warn bool
+	}{
+		{"lease shorter than twice the send timeout", []string{"--lease", "10s", "--send-timeout", "15s"}, true},
+		{"default lease, long send timeout", []string{"--send-timeout", "45s"}, true},
+		{"defaults", nil, false},
+		{"lease exactly twice", []string{"--lease", "30s", "--send-timeout", "15s"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCLI(t, "", nil, append([]string{"--db", db, "notify", "dispatch", "--once"}, tt.args...)...)
+			if r.code != 0 {
+				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+			}
+			if got := strings.Contains(r.stderr, "shorter than twice --send-timeout"); got != tt.warn {
+				t.Fatalf("warned %v, want %v; stderr %q", got, tt.warn, r.stderr)
+			}
+		})
+	}
+}

@@ -32,7 +32,7 @@ type dispatchOptions struct {
 
 func addDispatchFlags(cmd *cobra.Command, o *dispatchOptions) {
 	f := cmd.Flags()
-	f.DurationVar(&o.lease, "lease", time.Minute, "how long a dispatcher reserves the messages it claimed (at least twice --send-timeout)")
+	f.DurationVar(&o.lease, "lease", time.Minute, "how long a dispatcher reserves the messages it claimed (at least twice --send-timeout; a shorter one is raised to that, with a warning)")
 	f.DurationVar(&o.timeout, "send-timeout", 15*time.Second, "time limit of one delivery attempt")
 	f.IntVar(&o.batch, "batch", 50, "messages claimed at a time")
 	f.IntVar(&o.maxAttempts, "max-attempts", 8, "attempts before a message is dead-lettered")
@@ -65,6 +65,12 @@ func (o *dispatchOptions) newDispatcher(ps poolStore, log *slog.Logger) (*notify
 	}
 	if o.backoffMax < o.backoff {
 		return nil, usageError{errors.New("--retry-max must be at least --retry-base")}
+	}
+	if o.lease < 2*o.timeout {
+		// The dispatcher raises it (a send must not outlast its lease, or
+		// another dispatcher sends the message again); say so.
+		log.Warn("--lease is shorter than twice --send-timeout; using twice --send-timeout",
+			"lease", o.lease.String(), "send_timeout", o.timeout.String(), "lease_used", (2 * o.timeout).String())
 	}
 	if err := validateCounts(countFlag{"batch", o.batch, 1, 10000}, countFlag{"max-attempts", o.maxAttempts, 1, 1000}); err != nil {
 		return nil, err
