@@ -18,9 +18,9 @@ import (
 )
 
 // TrackReplacements implements reconcile.Store. One query reads what
-// the track needs (the build, else its workspace, else the preset); the
-// writes then go out as one batch (execBatch), with the recipients'
-// lookup between them when the build notifies. Where the batch is one
+// the track needs (the build, else its workspace, else the preset, and
+// the notification recipients when the track may notify); the writes then
+// go out as one batch (execBatch). Where the batch is one
 // statement (PostgreSQL, below maxBatchParams) that statement is the
 // whole write, atomic on its own: no transaction is opened, which saves
 // its BEGIN and COMMIT round trips. A lost race with an identical track
