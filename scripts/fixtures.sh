@@ -135,7 +135,7 @@ generate() {
 
 	mv "$work_root/$name.json" "$out_dir/$name.json"
 	mv "$work_root/$name.stream.jsonl" "$out_dir/$name.stream.jsonl"
-	if [ "$name" = claim ] && [ "$tool_name" = Terraform ]; then
+	if [ "$name" = claim ]; then
 		cp plan.tfplan "$out_dir/claim.tfplan"
 	fi
 	cd "$root"
@@ -191,7 +191,8 @@ write_readme_opentofu() {
 		echo "templates in \`fixtures/<name>/\`, with the same steps and variables as"
 		echo "\`../README.md\` describes, but with OpenTofu $tf_version instead of"
 		echo "Terraform; do not edit by hand. \`NAME.json\` is \`tofu show -json\` of the"
-		echo "claim plan, \`NAME.stream.jsonl\` is \`tofu plan -json\`."
+		echo "claim plan, \`NAME.stream.jsonl\` is \`tofu plan -json\`, and \`claim.tfplan\` is"
+		echo "the binary plan behind \`claim.json\` (only OpenTofu $tf_version can show it)."
 		echo
 		echo "The analyzer's tests read each of them next to Terraform's plan of the"
 		echo "same fixture and expect the same replacements, paths and causes."

@@ -22,7 +22,7 @@ var ErrNoTerraform = errors.New("no terraform or tofu binary found")
 
 // ErrVersionMismatch is returned when binaries exist but none has the
 // version that wrote the plan file.
-var ErrVersionMismatch = errors.New("no terraform binary matches the plan file's version")
+var ErrVersionMismatch = errors.New("no terraform or tofu binary matches the plan file's version")
 
 // Binary is a terraform or tofu executable and its version.
 type Binary struct {
@@ -131,7 +131,7 @@ func Select(bins []Binary, want string) (Binary, error) {
 		}
 		found = append(found, fmt.Sprintf("%s (%s)", b.Path, v))
 	}
-	return Binary{}, fmt.Errorf("%w: the plan was written by %s, found %s; run `terraform show -json PLANFILE > plan.json` with %s, or pass --terraform PATH",
+	return Binary{}, fmt.Errorf("%w: the plan was written by %s, found %s; run `terraform show -json PLANFILE > plan.json` (`tofu show -json` for a plan OpenTofu wrote) with %s, or pass --terraform PATH",
 		ErrVersionMismatch, want, strings.Join(found, ", "), want)
 }
 

@@ -236,6 +236,39 @@ func TestAnalyzeBinaryPlan(t *testing.T) {
 	})
 }
 
+// TestAnalyzeOpenTofuBinaryPlan analyzes the binary plan OpenTofu wrote
+// for the claim fixture: through the tofu named by --terraform, and
+// through the tofu found on PATH (no terraform there), the report is the
+// one of that plan's show -json document.
+func TestAnalyzeOpenTofuBinaryPlan(t *testing.T) {
+	tofu := openTofu(t)
+	plan, _ := filepath.Abs(planPath("opentofu/claim.tfplan"))
+	want := runCLI(t, "", nil, "analyze", "--format", "json", planPath("opentofu/claim.json"))
+	if want.code != 2 || !strings.Contains(want.stdout, `"terraform_version": "1.10.10"`) {
+		t.Fatalf("the JSON plan: exit %d, stdout %q", want.code, want.stdout)
+	}
+	t.Run("--terraform tofu", func(t *testing.T) {
+		r := runCLI(t, "", nil, "analyze", "--terraform", tofu, "--format", "json", plan)
+		if r.code != 2 || r.stdout != want.stdout {
+			t.Fatalf("exit %d, stderr %q; report:\n%s\nwant the JSON plan's:\n%s", r.code, r.stderr, r.stdout, want.stdout)
+		}
+	})
+	t.Run("tofu on PATH", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.Symlink(tofu, filepath.Join(dir, "tofu")); err != nil {
+			t.Fatal(err)
+		}
+		wd, _ := os.Getwd()
+		t.Chdir(t.TempDir()) // no ./.tools/bin here
+		defer os.Chdir(wd)
+		t.Setenv("PATH", dir)
+		r := runCLI(t, "", nil, "analyze", "--format", "json", plan)
+		if r.code != 2 || r.stdout != want.stdout {
+			t.Fatalf("exit %d, stderr %q; report:\n%s", r.code, r.stderr, r.stdout)
+		}
+	})
+}
+
 func TestAnalyzeBinaryPlanWithoutTerraform(t *testing.T) {
 	// No terraform anywhere: an empty PATH, and a working directory without
 	// .tools/bin.
