@@ -9,6 +9,9 @@
 # (built here, in its own process, on a loopback port) and runs 32
 # concurrent clients over HTTP. Writes .bench/serve.md.
 #   BENCH_SERVE_DURATION=5s  BENCH_SERVE_CLIENTS=32  BENCH_SERVE_STORES="sqlite postgres"
+#   BENCH_SERVE_WARMUP=1s: the clients run this long first, unmeasured, while
+#   the new server opens its database connections and prepares statements
+#   (0s measures from the server's first request).
 #   BENCH_SERVE_ROUNDS=1: runs the whole set this many times, one round after
 #   the other (so that a slow minute of a shared machine hits every row),
 #   and then prints each row's median rate, p50 and p99 over the rounds.
@@ -20,6 +23,7 @@ duration=${BENCH_SERVE_DURATION:-5s}
 clients=${BENCH_SERVE_CLIENTS:-32}
 stores=${BENCH_SERVE_STORES:-sqlite postgres}
 rounds=${BENCH_SERVE_ROUNDS:-1}
+warmup=${BENCH_SERVE_WARMUP:-1s}
 case $rounds in '' | *[!0-9]* | 0)
 	echo "bench-serve: BENCH_SERVE_ROUNDS=$rounds: want a whole number of rounds, at least 1" >&2
 	exit 2
@@ -32,7 +36,7 @@ go build -o .bench/serveload ./cmd/serveload
 go build -o .bench/claimdrift ./cmd/claimdrift
 
 {
-	echo "serve load, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $clients clients, $duration per run"
+	echo "serve load, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $clients clients, $duration per run after $warmup of warm-up"
 	echo
 	echo "| store | scenario | presets | ready prebuilds | clients | rate | p50 | p99 | max | CPU per request |"
 	echo "|---|---|---:|---:|---:|---|---|---|---|---|"
@@ -45,10 +49,10 @@ run_round() {
 			continue
 		fi
 		for presets in 10 10000; do
-			.bench/serveload -serve .bench/claimdrift -store "$store" -scenario claims -presets "$presets" -clients "$clients" -duration "$duration" 2>/dev/null | tee -a "$out"
+			.bench/serveload -serve .bench/claimdrift -store "$store" -scenario claims -presets "$presets" -clients "$clients" -warmup "$warmup" -duration "$duration" 2>/dev/null | tee -a "$out"
 		done
 		for scenario in tracks tracks-new; do
-			.bench/serveload -serve .bench/claimdrift -store "$store" -scenario "$scenario" -presets 10 -clients "$clients" -duration "$duration" 2>/dev/null | tee -a "$out"
+			.bench/serveload -serve .bench/claimdrift -store "$store" -scenario "$scenario" -presets 10 -clients "$clients" -warmup "$warmup" -duration "$duration" 2>/dev/null | tee -a "$out"
 		done
 		.bench/serveload -store "$store" -scenario pass -presets 10000 -prebuilds 10 -passes 3 2>/dev/null | tee -a "$out"
 	done

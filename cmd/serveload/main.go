@@ -70,7 +70,8 @@ func main() {
 	presets := flag.Int("presets", 10, "presets in the database")
 	perPreset := flag.Int("prebuilds", 0, "ready prebuilds per preset (0: claims enough for the run on each client's preset, tracks 100, pass 10)")
 	clients := flag.Int("clients", 32, "concurrent clients")
-	duration := flag.Duration("duration", 5*time.Second, "how long the clients run")
+	duration := flag.Duration("duration", 5*time.Second, "how long the clients run, measured")
+	warmup := flag.Duration("warmup", time.Second, "how long the clients run first, unmeasured: the server opens its database connections and prepares its statements (errors still count)")
 	plan := flag.String("plan", "testdata/plans/providers/docker.json", "plan the tracks upload")
 	passes := flag.Int("passes", 5, "reconcile passes timed (pass scenario)")
 	maxConns := flag.Int("max-conns", 0, "limit the store's open connections (0: the store's default)")
@@ -118,11 +119,11 @@ func main() {
 	switch *scenario {
 	case "claims":
 		// Enough on the clients' presets for 3,000 claims/s.
-		hotExtra = 3000 * int(duration.Seconds()+1) / hot
+		hotExtra = 3000 * int((*duration+*warmup).Seconds()+1) / hot
 	case "tracks":
 		// Claimed before the run, one claim build per track: enough for
 		// 2,000 tracks/s.
-		hotExtra = 2000 * int(duration.Seconds()+1) / hot
+		hotExtra = 2000 * int((*duration+*warmup).Seconds()+1) / hot
 	}
 	seedStart := time.Now()
 	ids, err := benchseed.Pools(ctx, s.DB(), benchseed.Options{Numbered: *backend == "postgres", Presets: *presets, PerPreset: per, Ready: true, Hot: hot, Extra: hotExtra})
@@ -241,10 +242,21 @@ func main() {
 	}
 	var ok, conflict, failed atomic.Int64
 	lat := make([][]time.Duration, *clients)
-	stop := time.Now().Add(*duration)
-	var wg sync.WaitGroup
+	// The clients run for the warm-up and then for the measured duration;
+	// only requests sent after the warm-up are counted and timed (errors
+	// always are), and the CPU used is read from the warm-up's end.
 	start := time.Now()
-	serverCPU0, selfCPU0, dbCPU0 := serverCPU(), selfCPU(), postgresCPU()
+	measureFrom := start.Add(*warmup)
+	stop := measureFrom.Add(*duration)
+	var serverCPU0, selfCPU0 time.Duration
+	var dbCPU0 map[int]time.Duration
+	measuring := make(chan struct{})
+	go func() {
+		time.Sleep(time.Until(measureFrom))
+		serverCPU0, selfCPU0, dbCPU0 = serverCPU(), selfCPU(), postgresCPU()
+		close(measuring)
+	}()
+	var wg sync.WaitGroup
 	for c := range *clients {
 		wg.Add(1)
 		go func() {
@@ -264,12 +276,17 @@ func main() {
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				d := time.Since(t0)
+				measured := !t0.Before(measureFrom)
 				switch resp.StatusCode {
 				case want:
-					ok.Add(1)
-					lat[c] = append(lat[c], d)
+					if measured {
+						ok.Add(1)
+						lat[c] = append(lat[c], d)
+					}
 				case http.StatusConflict:
-					conflict.Add(1)
+					if measured {
+						conflict.Add(1)
+					}
 				default:
 					if failed.Add(1) <= 3 {
 						log.Printf("answer %d", resp.StatusCode)
@@ -279,7 +296,8 @@ func main() {
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	<-measuring
+	elapsed := time.Since(measureFrom)
 	serverUsed, selfUsed, dbCPU1 := serverCPU()-serverCPU0, selfCPU()-selfCPU0, postgresCPU()
 	if n := countBuilds() - buildsBefore; *scenario == "tracks" && n != 0 {
 		// Each track is to find its claim build recorded.

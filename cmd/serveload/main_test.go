@@ -28,7 +28,7 @@ func TestScenarios(t *testing.T) {
 		{"tracks-new", "tracks of a 19 KB plan, new workspace"},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
-			cmd := exec.Command(bin, "-store", "sqlite", "-scenario", tc.scenario, "-clients", "4", "-duration", "300ms",
+			cmd := exec.Command(bin, "-store", "sqlite", "-scenario", tc.scenario, "-clients", "4", "-warmup", "100ms", "-duration", "300ms",
 				"-plan", filepath.Join("..", "..", "testdata", "plans", "providers", "docker.json"))
 			out, err := cmd.CombinedOutput()
 			if err != nil {
