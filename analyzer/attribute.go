@@ -49,6 +49,8 @@ var DefaultStatefulTypes = []string{
 	// azurerm
 	"azurerm_resource_group", "azurerm_managed_disk", "azurerm_storage_account", "azurerm_storage_share",
 	"azurerm_postgresql_*", "azurerm_mysql_*", "azurerm_mssql_database", "azurerm_cosmosdb_account",
+	// digitalocean
+	"digitalocean_volume", "digitalocean_database_cluster", "digitalocean_spaces_bucket",
 }
 
 // IsClaimSensitive reports whether a root-level reference differs per

@@ -269,3 +269,29 @@ func TestRefInstanceKey(t *testing.T) {
 		})
 	}
 }
+
+func TestIsStatefulType(t *testing.T) {
+	tests := []struct {
+		typ   string
+		extra []string
+		want  bool
+	}{
+		{"docker_volume", nil, true},
+		{"aws_ebs_volume", nil, true},
+		{"aws_fsx_lustre_file_system", nil, true},
+		{"google_compute_disk", nil, true},
+		{"azurerm_managed_disk", nil, true},
+		{"digitalocean_volume", nil, true},
+		{"digitalocean_droplet", nil, false},
+		{"docker_container", nil, false},
+		{"docker_container", []string{"docker_*"}, true},
+		{"kubernetes_secret", []string{"kubernetes_secret"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.typ, func(t *testing.T) {
+			if got := IsStatefulType(tt.typ, tt.extra); got != tt.want {
+				t.Errorf("IsStatefulType(%q, %q) = %v, want %v", tt.typ, tt.extra, got, tt.want)
+			}
+		})
+	}
+}

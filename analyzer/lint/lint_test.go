@@ -74,6 +74,7 @@ func TestGolden(t *testing.T) {
 		{fixture: "disks"},
 		{fixture: "values"},
 		{fixture: "services"},
+		{fixture: "digitalocean"},
 	}
 	for _, c := range cases {
 		res, err := lintFixture(t, c.fixture, c.claimRefs...)
@@ -396,7 +397,7 @@ func TestTable(t *testing.T) {
 		"kubernetes_persistent_volume_claim", "kubernetes_persistent_volume_claim_v1",
 		"kubernetes_stateful_set", "kubernetes_stateful_set_v1",
 		"kubernetes_config_map", "kubernetes_config_map_v1", "kubernetes_service", "kubernetes_service_v1",
-		"aws_instance", "aws_ebs_volume", "google_compute_instance",
+		"aws_instance", "aws_ebs_volume", "google_compute_instance", "digitalocean_droplet", "digitalocean_volume",
 		"azurerm_linux_virtual_machine", "azurerm_windows_virtual_machine",
 	} {
 		if tb[typ] == nil || tb[typ].source == "" {
@@ -431,6 +432,11 @@ func TestTable(t *testing.T) {
 		{"aws_ebs_volume", analyzer.Path{"snapshot_id"}, behaviourReplace},
 		{"aws_ebs_volume", analyzer.Path{"size"}, behaviourUpdate},
 		{"aws_ebs_volume", analyzer.Path{"tags", "Owner"}, behaviourUpdate},
+		{"digitalocean_droplet", analyzer.Path{"user_data"}, behaviourReplace},
+		{"digitalocean_droplet", analyzer.Path{"name"}, behaviourUpdate},
+		{"digitalocean_droplet", analyzer.Path{"tags", 0}, behaviourUpdate},
+		{"digitalocean_volume", analyzer.Path{"name"}, behaviourReplace},
+		{"digitalocean_volume", analyzer.Path{"size"}, behaviourUpdate},
 		{"docker_container", analyzer.Path{"not_an_attribute"}, behaviourUnknown},
 	}
 	for _, c := range cases {

@@ -130,6 +130,18 @@ func TestPatterns(t *testing.T) {
 			},
 		},
 		{
+			// Coder's DigitalOcean template shape: the droplet's
+			// cloud-init user_data carries the owner's name (ForceNew:
+			// error); its name and the volume's tags are updated in
+			// place; the volume named after the workspace id stays.
+			fixture: "digitalocean",
+			want: []string{
+				"info claim_updates_in_place digitalocean_volume.home_volume tags",
+				"info claim_updates_in_place digitalocean_droplet.workspace name",
+				"error claim_forces_replacement digitalocean_droplet.workspace user_data",
+			},
+		},
+		{
 			// Adversarial review: parts of values. Fields of an object
 			// local, of a for_each map's values, of the objects a for
 			// expression iterates and of a module output map are followed
