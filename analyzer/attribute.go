@@ -51,6 +51,8 @@ var DefaultStatefulTypes = []string{
 	"azurerm_postgresql_*", "azurerm_mysql_*", "azurerm_mssql_database", "azurerm_cosmosdb_account",
 	// digitalocean
 	"digitalocean_volume", "digitalocean_database_cluster", "digitalocean_spaces_bucket",
+	// incus
+	"incus_storage_volume", "incus_volume",
 }
 
 // IsClaimSensitive reports whether a root-level reference differs per

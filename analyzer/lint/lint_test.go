@@ -75,6 +75,7 @@ func TestGolden(t *testing.T) {
 		{fixture: "values"},
 		{fixture: "services"},
 		{fixture: "digitalocean"},
+		{fixture: "incus"},
 	}
 	for _, c := range cases {
 		res, err := lintFixture(t, c.fixture, c.claimRefs...)
@@ -398,6 +399,7 @@ func TestTable(t *testing.T) {
 		"kubernetes_stateful_set", "kubernetes_stateful_set_v1",
 		"kubernetes_config_map", "kubernetes_config_map_v1", "kubernetes_service", "kubernetes_service_v1",
 		"aws_instance", "aws_ebs_volume", "google_compute_instance", "digitalocean_droplet", "digitalocean_volume",
+		"incus_instance", "incus_storage_volume", "incus_volume",
 		"azurerm_linux_virtual_machine", "azurerm_windows_virtual_machine",
 	} {
 		if tb[typ] == nil || tb[typ].source == "" {
@@ -437,6 +439,11 @@ func TestTable(t *testing.T) {
 		{"digitalocean_droplet", analyzer.Path{"tags", 0}, behaviourUpdate},
 		{"digitalocean_volume", analyzer.Path{"name"}, behaviourReplace},
 		{"digitalocean_volume", analyzer.Path{"size"}, behaviourUpdate},
+		{"incus_instance", analyzer.Path{"image"}, behaviourReplace},
+		{"incus_instance", analyzer.Path{"name"}, behaviourUpdate},
+		{"incus_instance", analyzer.Path{"config", "cloud-init.user-data"}, behaviourUpdate},
+		{"incus_volume", analyzer.Path{"name"}, behaviourReplace},
+		{"incus_storage_volume", analyzer.Path{"config", "size"}, behaviourUpdate},
 		{"docker_container", analyzer.Path{"not_an_attribute"}, behaviourUnknown},
 	}
 	for _, c := range cases {

@@ -142,6 +142,20 @@ func TestPatterns(t *testing.T) {
 			},
 		},
 		{
+			// Coder's incus template shape: the instance is renamed and
+			// its cloud-init config and devices updated in place (info);
+			// a volume named after the owner is replaced (error), under
+			// the provider's old resource name too; the one named after
+			// the workspace id stays.
+			fixture: "incus",
+			want: []string{
+				"error claim_forces_replacement incus_volume.cache name",
+				"info claim_updates_in_place incus_instance.dev name",
+				`info claim_updates_in_place incus_instance.dev config["cloud-init.user-data"]`,
+				"info claim_updates_in_place incus_instance.dev device",
+			},
+		},
+		{
 			// Adversarial review: parts of values. Fields of an object
 			// local, of a for_each map's values, of the objects a for
 			// expression iterates and of a module output map are followed
