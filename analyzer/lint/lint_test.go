@@ -76,6 +76,7 @@ func TestGolden(t *testing.T) {
 		{fixture: "services"},
 		{fixture: "digitalocean"},
 		{fixture: "incus"},
+		{fixture: "devcontainer"},
 	}
 	for _, c := range cases {
 		res, err := lintFixture(t, c.fixture, c.claimRefs...)
@@ -399,7 +400,7 @@ func TestTable(t *testing.T) {
 		"kubernetes_stateful_set", "kubernetes_stateful_set_v1",
 		"kubernetes_config_map", "kubernetes_config_map_v1", "kubernetes_service", "kubernetes_service_v1",
 		"aws_instance", "aws_ebs_volume", "google_compute_instance", "digitalocean_droplet", "digitalocean_volume",
-		"incus_instance", "incus_storage_volume", "incus_volume",
+		"incus_instance", "incus_storage_volume", "incus_volume", "envbuilder_cached_image",
 		"azurerm_linux_virtual_machine", "azurerm_windows_virtual_machine",
 	} {
 		if tb[typ] == nil || tb[typ].source == "" {
@@ -444,6 +445,8 @@ func TestTable(t *testing.T) {
 		{"incus_instance", analyzer.Path{"config", "cloud-init.user-data"}, behaviourUpdate},
 		{"incus_volume", analyzer.Path{"name"}, behaviourReplace},
 		{"incus_storage_volume", analyzer.Path{"config", "size"}, behaviourUpdate},
+		{"envbuilder_cached_image", analyzer.Path{"extra_env", "CODER_AGENT_TOKEN"}, behaviourReplace},
+		{"envbuilder_cached_image", analyzer.Path{"fallback_image"}, behaviourUpdate},
 		{"docker_container", analyzer.Path{"not_an_attribute"}, behaviourUnknown},
 	}
 	for _, c := range cases {

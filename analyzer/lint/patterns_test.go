@@ -156,6 +156,19 @@ func TestPatterns(t *testing.T) {
 			},
 		},
 		{
+			// Coder's devcontainer templates: envbuilder's cached image
+			// is replaced when its extra_env (the agent's token, the
+			// agent being replaced on claim) or git_url changes, updated
+			// in place for git credentials.
+			fixture: "devcontainer",
+			want: []string{
+				"error claim_forces_replacement coder_agent.main env.GIT_AUTHOR_NAME",
+				"error claim_forces_replacement envbuilder_cached_image.cached extra_env",
+				"info claim_updates_in_place envbuilder_cached_image.cached git_username",
+				"error claim_forces_replacement envbuilder_cached_image.personal git_url",
+			},
+		},
+		{
 			// Adversarial review: parts of values. Fields of an object
 			// local, of a for_each map's values, of the objects a for
 			// expression iterates and of a module output map are followed
