@@ -77,6 +77,7 @@ func TestGolden(t *testing.T) {
 		{fixture: "digitalocean"},
 		{fixture: "incus"},
 		{fixture: "devcontainer"},
+		{fixture: "azure"},
 	}
 	for _, c := range cases {
 		res, err := lintFixture(t, c.fixture, c.claimRefs...)
@@ -401,6 +402,7 @@ func TestTable(t *testing.T) {
 		"kubernetes_config_map", "kubernetes_config_map_v1", "kubernetes_service", "kubernetes_service_v1",
 		"aws_instance", "aws_ebs_volume", "google_compute_instance", "digitalocean_droplet", "digitalocean_volume",
 		"incus_instance", "incus_storage_volume", "incus_volume", "envbuilder_cached_image",
+		"azurerm_virtual_network", "azurerm_subnet", "azurerm_network_interface", "azurerm_public_ip", "azurerm_virtual_machine_data_disk_attachment",
 		"azurerm_linux_virtual_machine", "azurerm_windows_virtual_machine",
 	} {
 		if tb[typ] == nil || tb[typ].source == "" {
@@ -447,6 +449,10 @@ func TestTable(t *testing.T) {
 		{"incus_storage_volume", analyzer.Path{"config", "size"}, behaviourUpdate},
 		{"envbuilder_cached_image", analyzer.Path{"extra_env", "CODER_AGENT_TOKEN"}, behaviourReplace},
 		{"envbuilder_cached_image", analyzer.Path{"fallback_image"}, behaviourUpdate},
+		{"azurerm_network_interface", analyzer.Path{"resource_group_name"}, behaviourReplace},
+		{"azurerm_network_interface", analyzer.Path{"ip_configuration", 0, "subnet_id"}, behaviourUpdate},
+		{"azurerm_public_ip", analyzer.Path{"sku"}, behaviourReplace},
+		{"azurerm_virtual_machine_data_disk_attachment", analyzer.Path{"caching"}, behaviourUpdate},
 		{"docker_container", analyzer.Path{"not_an_attribute"}, behaviourUnknown},
 	}
 	for _, c := range cases {

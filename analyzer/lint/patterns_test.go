@@ -169,6 +169,26 @@ func TestPatterns(t *testing.T) {
 			},
 		},
 		{
+			// Coder's azure-linux template shape: the resource group is
+			// named after the owner, and every resource in it follows
+			// through its ForceNew resource_group_name; the data disk
+			// attachment follows the machine; ids of replaced resources
+			// and tags change in place; the shared disk stays.
+			fixture: "azure",
+			want: []string{
+				"error claim_forces_replacement azurerm_resource_group.main name",
+				"error claim_forces_replacement azurerm_virtual_network.main resource_group_name",
+				"error claim_forces_replacement azurerm_subnet.internal resource_group_name",
+				"info claim_updates_in_place azurerm_public_ip.main domain_name_label",
+				"error claim_forces_replacement azurerm_network_interface.main resource_group_name",
+				"info claim_updates_in_place azurerm_network_interface.main ip_configuration[0].subnet_id",
+				"info claim_updates_in_place azurerm_network_interface.main tags.owner",
+				"error claim_forces_replacement azurerm_linux_virtual_machine.main resource_group_name",
+				"info claim_updates_in_place azurerm_linux_virtual_machine.main network_interface_ids[0]",
+				"error claim_forces_replacement azurerm_virtual_machine_data_disk_attachment.home virtual_machine_id",
+			},
+		},
+		{
 			// Adversarial review: parts of values. Fields of an object
 			// local, of a for_each map's values, of the objects a for
 			// expression iterates and of a module output map are followed
