@@ -57,21 +57,6 @@ func terraform157(t *testing.T) string {
 	return ""
 }
 
-// openTofu finds the OpenTofu that scripts/tools.sh builds.
-func openTofu(t *testing.T) string {
-	t.Helper()
-	p, err := filepath.Abs(filepath.Join(repoRoot, ".tools", "bin", "tofu"))
-	if err == nil {
-		cmd := exec.Command(p, "version")
-		cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+os.DevNull)
-		if out, err := cmd.Output(); err == nil && strings.HasPrefix(string(out), "OpenTofu v1.10.10\n") {
-			return p
-		}
-	}
-	need(t, "OpenTofu 1.10.10 not found in .tools/bin; run: make tools")
-	return ""
-}
-
 // coderProvider finds the real coder provider that scripts/tools.sh builds.
 func coderProvider(t *testing.T) string {
 	t.Helper()
@@ -327,7 +312,7 @@ func TestSimulateMatchesRealClaim(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real terraform plans; not in -short")
 	}
-	tools := []struct{ name, bin string }{{"terraform", terraform157(t)}, {"opentofu", openTofu(t)}}
+	tools := []struct{ name, bin string }{{"terraform", terraform157(t)}, {"opentofu", tftest.OpenTofu(t, repoRoot)}}
 	tests := []struct {
 		name      string
 		fixture   string

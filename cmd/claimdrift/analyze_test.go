@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/claimdrift/claimdrift/analyzer/tfshow/tftest"
 )
 
 func TestAnalyzeExitCodesAndFormats(t *testing.T) {
@@ -241,7 +243,7 @@ func TestAnalyzeBinaryPlan(t *testing.T) {
 // through the tofu found on PATH (no terraform there), the report is the
 // one of that plan's show -json document.
 func TestAnalyzeOpenTofuBinaryPlan(t *testing.T) {
-	tofu := openTofu(t)
+	tofu := tftest.OpenTofu(t, repoRoot)
 	plan, _ := filepath.Abs(planPath("opentofu/claim.tfplan"))
 	want := runCLI(t, "", nil, "analyze", "--format", "json", planPath("opentofu/claim.json"))
 	if want.code != 2 || !strings.Contains(want.stdout, `"terraform_version": "1.10.10"`) {

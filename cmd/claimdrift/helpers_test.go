@@ -61,25 +61,6 @@ func terraform157(t *testing.T) string {
 	return ""
 }
 
-// openTofu finds the OpenTofu 1.10.10 that scripts/tools.sh builds into
-// .tools/bin.
-func openTofu(t *testing.T) string {
-	t.Helper()
-	p, err := filepath.Abs(filepath.Join(repoRoot, ".tools", "bin", "tofu"))
-	if err == nil {
-		cmd := exec.Command(p, "version")
-		cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+os.DevNull)
-		if out, err := cmd.Output(); err == nil && strings.HasPrefix(string(out), "OpenTofu v1.10.10\n") {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("OpenTofu 1.10.10 not found in .tools/bin (make tools installs it)")
-	}
-	t.Skip("OpenTofu 1.10.10 not found; run `make tools`")
-	return ""
-}
-
 // buildBinary compiles claimdrift once per test binary run.
 func buildBinary(t *testing.T) string {
 	t.Helper()

@@ -77,3 +77,27 @@ func CopyTree(t testing.TB, src, dst string) {
 		t.Fatal(err)
 	}
 }
+
+// OpenTofuVersion is the OpenTofu scripts/tools.sh builds into .tools/bin.
+const OpenTofuVersion = "1.10.10"
+
+// OpenTofu returns the absolute path of the OpenTofu that scripts/tools.sh
+// builds into repoRoot's .tools/bin. Without it the test fails under CI
+// (make test installs it) and is skipped elsewhere.
+func OpenTofu(t testing.TB, repoRoot string) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join(repoRoot, ".tools", "bin", "tofu"))
+	if err == nil {
+		cmd := exec.Command(p, "version")
+		cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+os.DevNull)
+		if out, err := cmd.Output(); err == nil && strings.HasPrefix(string(out), "OpenTofu v"+OpenTofuVersion+"\n") {
+			return p
+		}
+	}
+	msg := "OpenTofu " + OpenTofuVersion + " not found in .tools/bin; run: make tools"
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
