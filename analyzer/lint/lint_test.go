@@ -400,7 +400,7 @@ func TestTable(t *testing.T) {
 		"kubernetes_persistent_volume_claim", "kubernetes_persistent_volume_claim_v1",
 		"kubernetes_stateful_set", "kubernetes_stateful_set_v1",
 		"kubernetes_config_map", "kubernetes_config_map_v1", "kubernetes_service", "kubernetes_service_v1",
-		"aws_instance", "aws_ebs_volume", "google_compute_instance", "digitalocean_droplet", "digitalocean_volume",
+		"aws_instance", "aws_ebs_volume", "aws_ec2_instance_state", "google_compute_instance", "digitalocean_droplet", "digitalocean_volume",
 		"incus_instance", "incus_storage_volume", "incus_volume", "envbuilder_cached_image",
 		"azurerm_virtual_network", "azurerm_subnet", "azurerm_network_interface", "azurerm_public_ip", "azurerm_virtual_machine_data_disk_attachment",
 		"azurerm_linux_virtual_machine", "azurerm_windows_virtual_machine",
@@ -453,6 +453,8 @@ func TestTable(t *testing.T) {
 		{"azurerm_network_interface", analyzer.Path{"ip_configuration", 0, "subnet_id"}, behaviourUpdate},
 		{"azurerm_public_ip", analyzer.Path{"sku"}, behaviourReplace},
 		{"azurerm_virtual_machine_data_disk_attachment", analyzer.Path{"caching"}, behaviourUpdate},
+		{"aws_ec2_instance_state", analyzer.Path{"instance_id"}, behaviourReplace},
+		{"aws_ec2_instance_state", analyzer.Path{"state"}, behaviourUpdate},
 		{"docker_container", analyzer.Path{"not_an_attribute"}, behaviourUnknown},
 	}
 	for _, c := range cases {
