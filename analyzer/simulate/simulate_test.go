@@ -312,7 +312,13 @@ func TestSimulateMatchesRealClaim(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real terraform plans; not in -short")
 	}
-	tools := []struct{ name, bin string }{{"terraform", terraform157(t)}, {"opentofu", tftest.OpenTofu(t, repoRoot)}}
+	// Each tool is looked up in its own subtests, so that a machine
+	// without OpenTofu still runs the Terraform ones (under CI both must
+	// be there).
+	tools := []struct {
+		name string
+		bin  func(*testing.T) string
+	}{{"terraform", terraform157}, {"opentofu", func(t *testing.T) string { return tftest.OpenTofu(t, repoRoot) }}}
 	tests := []struct {
 		name      string
 		fixture   string
@@ -373,8 +379,8 @@ func TestSimulateMatchesRealClaim(t *testing.T) {
 			if tool.name == "opentofu" && !tt.opentofu {
 				continue
 			}
-			bin := tool.bin
 			t.Run(tool.name+"/"+tt.name, func(t *testing.T) {
+				bin := tool.bin(t)
 				t.Parallel()
 				real := ""
 				if tt.realCoder {
