@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	goio "io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -47,7 +48,11 @@ func (o *remoteOptions) client(errOut goio.Writer) (*api.Client, error) {
 	if o.retry < 0 {
 		return nil, usageError{fmt.Errorf("--server-retry %s: want 0 or more", o.retry)}
 	}
-	return &api.Client{BaseURL: o.server, Token: token, Retry: o.retry, OnRetry: func(err error, wait time.Duration) {
+	// A connection pool of its own: a command's requests never go out on
+	// a connection an earlier command (in the same process) left idle to a
+	// server that has since died.
+	hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	return &api.Client{BaseURL: o.server, Token: token, HTTP: hc, Retry: o.retry, OnRetry: func(err error, wait time.Duration) {
 		fmt.Fprintf(errOut, "claimdrift: %v; trying again in %s\n", err, wait)
 	}}, nil
 }
@@ -67,6 +72,7 @@ func runTrackRemote(ctx context.Context, o *trackOptions, io ioStreams) error {
 	if err != nil {
 		return err
 	}
+	defer c.HTTP.CloseIdleConnections()
 	rc, err := tfshow.OpenPlan(ctx, o.plan, io.In, tfshow.OpenOptions{
 		Options: tfshow.Options{Explicit: o.src.terraform, ExtraDirs: toolDirs()},
 		Dir:     o.src.chdir,
@@ -119,6 +125,7 @@ func runClaimRemote(ctx context.Context, o *claimOptions, io ioStreams) error {
 	if err != nil {
 		return err
 	}
+	defer c.HTTP.CloseIdleConnections()
 	ans, err := c.Claim(ctx, key, o.user, o.name)
 	if errors.Is(err, reconcile.ErrNoClaimablePrebuilds) {
 		return fmt.Errorf("preset %s has no ready prebuild to claim (see `claimdrift status`)", key)
