@@ -455,6 +455,10 @@ func TestTable(t *testing.T) {
 		{"azurerm_virtual_machine_data_disk_attachment", analyzer.Path{"caching"}, behaviourUpdate},
 		{"aws_ec2_instance_state", analyzer.Path{"instance_id"}, behaviourReplace},
 		{"aws_ec2_instance_state", analyzer.Path{"state"}, behaviourUpdate},
+		// Provider v6's Region-aware resources replace on a new region.
+		{"aws_instance", analyzer.Path{"region"}, behaviourReplace},
+		{"aws_ebs_volume", analyzer.Path{"region"}, behaviourReplace},
+		{"aws_ec2_instance_state", analyzer.Path{"region"}, behaviourReplace},
 		{"docker_container", analyzer.Path{"not_an_attribute"}, behaviourUnknown},
 	}
 	for _, c := range cases {
