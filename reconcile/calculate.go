@@ -201,7 +201,8 @@ type PresetPlan struct {
 	ConsecutiveFailures int
 	// BackoffUntil is when creation may resume; zero when not backing off.
 	BackoffUntil time.Time
-	// Blocked says why no prebuild is created although below desired.
+	// Blocked says why no prebuild is created although below desired, or
+	// why nothing is decided for an Unreadable preset.
 	Blocked string
 	Actions []Action
 }
@@ -219,8 +220,26 @@ type PresetPlan struct {
 // oldest first once no create is in flight; unfinished builds whose lease
 // ran out (TakeoverDue) are taken over and no longer count. Creation stops while the
 // preset is replacement-prone (pause policy) or hard-limited, and backs off
-// linearly after recent failures.
+// linearly after recent failures. A preset whose stored data is Unreadable
+// gets no action and keeps its status; Blocked says why.
 func CalculateActions(s PresetSnapshot, now time.Time, pol Policy) PresetPlan {
+	plan := calculateActions(s, now, pol)
+	if s.Preset.Unreadable != "" {
+		// Without its parameters and schedules nothing is decided for the
+		// pool: no build, no status change. What it holds is still counted.
+		plan.Actions, plan.StatusChanged = nil, false
+		plan.Status, plan.StatusReason, plan.StatusVersionID = s.Preset.Status, s.Preset.StatusReason, s.Preset.StatusVersionID
+		if plan.Status == "" {
+			plan.Status = StatusHealthy
+		}
+		plan.BackoffUntil = time.Time{}
+		plan.Blocked = "unreadable preset: " + s.Preset.Unreadable + "; its pool is left as it is until `claimdrift template import` or `claimdrift preset add` writes the preset again"
+	}
+	return plan
+}
+
+// calculateActions is CalculateActions for a readable preset.
+func calculateActions(s PresetSnapshot, now time.Time, pol Policy) PresetPlan {
 	p := s.Preset
 	active := s.ActiveVersion.ID
 	usable := active != uuid.Nil && !s.ActiveVersion.Deprecated

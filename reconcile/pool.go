@@ -176,6 +176,9 @@ func (p *Pool) planPass(ctx context.Context, snap Snapshot, now time.Time, rep *
 	nDeletes, nCreates := 0, 0
 	for i, ps := range snap.Presets {
 		plans[i] = CalculateActions(ps, now, p.opts.Policy)
+		if ps.Preset.Unreadable != "" {
+			p.opts.Logger.WarnContext(ctx, "preset left as it is", "preset_id", ps.Preset.ID.String(), "template", ps.Template.Name, "preset", ps.Preset.Name, "reason", plans[i].Blocked)
+		}
 		for _, a := range plans[i].Actions {
 			switch a.Kind {
 			case ActionDelete:
@@ -747,6 +750,10 @@ func (p *Pool) claimJob(ctx context.Context, c Claimed, user string) (Job, error
 	job := Job{Kind: JobClaim, BuildID: c.Build.ID, WorkspaceID: c.Workspace.ID, WorkspaceName: c.Workspace.Name, Owner: user, Claimant: user, VersionID: c.Build.TemplateVersionID}
 	for _, pi := range presets {
 		if pi.Preset.ID == c.Build.PresetID {
+			if pi.Preset.Unreadable != "" {
+				return Job{}, fmt.Errorf("preset %s of template %s is unreadable (%s): with its parameters unknown no claim command runs; claimdrift template import or preset add writes the preset again: %w",
+					pi.Preset.Name, pi.Template.Name, pi.Preset.Unreadable, ErrInvalid)
+			}
 			job.PresetID, job.Preset, job.Parameters = pi.Preset.ID, pi.Preset.Name, pi.Preset.Parameters
 			job.TemplateID, job.Template, job.Organization = pi.Template.ID, pi.Template.Name, pi.Template.Organization
 		}

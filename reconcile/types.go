@@ -99,6 +99,13 @@ type Preset struct {
 	// before it no longer count.
 	ResumedAt time.Time
 	CreatedAt time.Time
+	// Unreadable says why the preset's stored parameters or schedules
+	// could not be read (a row edited by hand, say); empty when they
+	// could. Parameters and Schedules are then empty: CalculateActions
+	// leaves the preset's pool as it is, and a claim that runs a command
+	// refuses it, until `claimdrift template import` or `preset add`
+	// writes it again.
+	Unreadable string
 }
 
 // Transition is what a build does to its workspace.

@@ -3,7 +3,9 @@ package reconcile_test
 import (
 	"database/sql"
 	"errors"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -180,4 +182,111 @@ func countActions(actions []reconcile.Action, kind reconcile.ActionKind) int {
 		}
 	}
 	return n
+}
+
+// TestUnreadablePresetStopsOnlyItsPool writes parameters and schedules
+// that are not JSON into one preset's row: the passes, the status and the
+// claims of the other preset go on; the broken pool is left as it is
+// (nothing created, deleted or re-statused), the status says why, a claim
+// of it that would run a command refuses, and a template import repairs
+// it.
+func TestUnreadablePresetStopsOnlyItsPool(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			s := b.newDB(t)()
+			e := newEnv(t, s)
+			presets := []reconcile.PresetSpec{
+				{Name: "broken", Parameters: map[string]string{"cpu": "2"}, DesiredInstances: 1},
+				{Name: "fine", Parameters: map[string]string{"cpu": "4"}, DesiredInstances: 1},
+			}
+			imp := func() {
+				t.Helper()
+				if _, err := s.ImportTemplate(t.Context(), reconcile.TemplateImport{Name: "dev", Organization: "acme", Version: "v1", Now: e.clock.Now(), Presets: presets}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			imp()
+			var logs strings.Builder
+			var mu sync.Mutex
+			lg := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				return logs.Write(p)
+			}), nil))
+			p := reconcile.NewPool(e.s, e.exec, reconcile.Options{Policy: reconcile.DefaultPolicy(), Now: e.clock.Now, Logger: lg})
+			pass(t, p) // one ready prebuild each
+			e.clock.Advance(time.Minute)
+
+			db := s.(interface{ DB() *sql.DB }).DB()
+			for _, q := range []string{
+				`UPDATE presets SET parameters = '{"cpu": 2', schedules = 'not json' WHERE name = 'broken'`,
+				`UPDATE presets SET desired_instances = 3`,
+			} {
+				if _, err := db.ExecContext(t.Context(), q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+
+			states, err := p.Status(t.Context())
+			if err != nil {
+				t.Fatalf("status with one unreadable preset: %v", err)
+			}
+			byName := map[string]reconcile.PresetState{}
+			for _, st := range states {
+				byName[st.Preset] = st
+			}
+			broken, fine := byName["broken"], byName["fine"]
+			if len(states) != 2 || !strings.Contains(broken.Blocked, "unreadable") || !strings.Contains(broken.Blocked, "parameters") ||
+				!strings.Contains(broken.Blocked, "schedules") || broken.Eligible != 1 || broken.Status != reconcile.StatusHealthy {
+				t.Fatalf("status of the broken preset: %+v (all: %+v)", broken, states)
+			}
+			if fine.Blocked != "" || fine.Desired != 3 || fine.Eligible != 1 {
+				t.Fatalf("status of the fine preset: %+v", fine)
+			}
+
+			rep := pass(t, p)
+			if n := count(rep.Builds, reconcile.JobCreate, reconcile.BuildSucceeded); n != 2 {
+				t.Fatalf("creates in the pass = %d, want the fine preset's 2: %+v", n, rep.Builds)
+			}
+			for _, a := range rep.Actions {
+				if a.PresetID == broken.PresetID {
+					t.Errorf("action on the unreadable preset: %+v", a)
+				}
+			}
+			mu.Lock()
+			if !strings.Contains(logs.String(), "preset left as it is") || !strings.Contains(logs.String(), "preset=broken") {
+				t.Errorf("the pass did not warn about the unreadable preset:\n%s", logs.String())
+			}
+			mu.Unlock()
+			e.clock.Advance(time.Minute)
+			states, err = p.Status(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, st := range states {
+				if want := map[string]int{"broken": 1, "fine": 3}[st.Preset]; st.Eligible != want {
+					t.Errorf("preset %s: %d ready prebuilds, want %d", st.Preset, st.Eligible, want)
+				}
+			}
+
+			if _, err := p.Claim(t.Context(), "alice", "ws-fine", fine.PresetID); err != nil {
+				t.Fatalf("claim of the fine preset: %v", err)
+			}
+			res, err := p.Claim(t.Context(), "bob", "ws-broken", broken.PresetID)
+			if err == nil || !strings.Contains(err.Error(), "unreadable") || res.BuildStatus != reconcile.BuildFailed {
+				t.Fatalf("claim of the unreadable preset with a claim command = %v (build %s), want a failed build saying it is unreadable", err, res.BuildStatus)
+			}
+
+			imp() // writes the preset again
+			states, err = p.Status(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, st := range states {
+				if st.Preset == "broken" && strings.Contains(st.Blocked, "unreadable") {
+					t.Errorf("still unreadable after the import: %+v", st)
+				}
+			}
+		})
+	}
 }

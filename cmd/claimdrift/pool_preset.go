@@ -131,6 +131,9 @@ type presetJSON struct {
 	Parameters   map[string]string    `json:"parameters"`
 	Status       string               `json:"status"`
 	StatusReason string               `json:"status_reason,omitempty"`
+	// Unreadable says why the stored parameters or schedules could not be
+	// read; they are then empty, and the pool is left as it is.
+	Unreadable string `json:"unreadable,omitempty"`
 }
 
 func writePresetList(io ioStreams, format string, list []reconcile.PresetInfo) error {
@@ -143,7 +146,7 @@ func writePresetList(io ioStreams, format string, list []reconcile.PresetInfo) e
 		}
 		rows = append(rows, presetJSON{ID: p.ID.String(), Organization: pi.Template.Organization, Template: pi.Template.Name, Name: p.Name,
 			Instances: p.DesiredInstances, TTLSeconds: int64(p.TTL / time.Second), Timezone: p.Timezone, Schedules: sc, Parameters: p.Parameters,
-			Status: string(p.Status), StatusReason: p.StatusReason})
+			Status: string(p.Status), StatusReason: p.StatusReason, Unreadable: p.Unreadable})
 	}
 	if format == "json" {
 		enc := json.NewEncoder(io.Out)
@@ -173,7 +176,11 @@ func writePresetList(io ioStreams, format string, list []reconcile.PresetInfo) e
 		if r.TTLSeconds > 0 {
 			ttl = (time.Duration(r.TTLSeconds) * time.Second).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", reconcile.QuoteText(r.Template), reconcile.QuoteText(r.Name), r.Instances, ttl, orDash(strings.Join(sc, " ")), orDash(strings.Join(params, ",")), r.Status)
+		status := r.Status
+		if r.Unreadable != "" {
+			status += " (unreadable: " + reconcile.QuoteText(r.Unreadable) + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", reconcile.QuoteText(r.Template), reconcile.QuoteText(r.Name), r.Instances, ttl, orDash(strings.Join(sc, " ")), orDash(strings.Join(params, ",")), status)
 	}
 	return tw.Flush()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,10 +55,12 @@ func writeStatus(io ioStreams, format string, states []reconcile.PresetState) er
 	fmt.Fprintln(tw, "TEMPLATE\tPRESET\tDESIRED\tRUNNING\tELIGIBLE\tIN PROGRESS\tCLAIMS\tREPLACED\tSTATUS")
 	for _, s := range states {
 		status := string(s.Status)
-		if s.Blocked != "" && s.Status == reconcile.StatusHealthy {
-			status += " (" + s.Blocked + ")"
-		} else if s.StatusReason != "" && s.Status != reconcile.StatusHealthy {
+		if s.StatusReason != "" && s.Status != reconcile.StatusHealthy {
 			status += " (" + s.StatusReason + ")"
+		}
+		// Blocked repeats a paused status's reason, said just before.
+		if s.Blocked != "" && (s.Status == reconcile.StatusHealthy || !strings.HasPrefix(s.Blocked, "preset is "+string(s.Status)+":")) {
+			status += " (" + s.Blocked + ")"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", reconcile.QuoteText(s.Template), reconcile.QuoteText(s.Preset), s.Desired, s.Running, s.Eligible, s.InProgress, s.Claims, s.ClaimsReplaced, status)
 	}

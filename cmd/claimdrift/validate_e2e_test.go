@@ -153,3 +153,46 @@ func TestHostileNamesArePrintedEscaped(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreadablePresetIsReportedNotFatal: a preset whose stored
+// parameters are not JSON (edited by hand) no longer stops every listing
+// and pass: each command names it as unreadable and goes on with the other
+// presets.
+func TestUnreadablePresetIsReportedNotFatal(t *testing.T) {
+	w := &poolWorld{t: t, db: filepath.Join(t.TempDir(), "c.db")}
+	w.ok("template", "import", "--name", "dev", "--org", "acme", planPath("claim.json"))
+	w.ok("preset", "add", "--template", "dev", "--name", "small", "--instances", "1")
+	w.ok("preset", "add", "--template", "dev", "--name", "large", "--instances", "2")
+	s := openTestStore(t, w.db)
+	if _, err := s.(interface{ DB() *sql.DB }).DB().Exec(`UPDATE presets SET parameters = '{"cpu":' WHERE name = 'small'`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"status"}, []string{"healthy (unreadable preset: stored parameters are not valid", "large"}},
+		{[]string{"preset", "list"}, []string{"healthy (unreadable: stored parameters are not valid", "large"}},
+		{[]string{"preset", "list", "--format", "json"}, []string{`"unreadable": "stored parameters are not valid`, `"name": "large"`}},
+		{[]string{"reconcile", "--once", "--dry-run"}, []string{"create   dev/large", "blocked  dev/small  unreadable preset", `msg="preset left as it is"`}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			r := w.run(tt.args...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(r.stdout+r.stderr, want) {
+					t.Errorf("output lacks %q:\n%s\n%s", want, r.stdout, r.stderr)
+				}
+			}
+		})
+	}
+	// Adding the preset again writes it whole: readable again.
+	w.ok("preset", "add", "--template", "dev", "--name", "small", "--instances", "1")
+	if r := w.run("status"); r.code != 0 || strings.Contains(r.stdout, "unreadable") {
+		t.Errorf("status after preset add: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -278,7 +278,9 @@ const presetCols = `p.id, p.template_id, p.name, p.parameters, p.desired_instanc
 	p.status, p.status_reason, p.status_version_id, p.resumed_at, p.created_at`
 
 // presetScanner returns the scan destinations for presetCols and a
-// function that fills p from them after Scan.
+// function that fills p from them after Scan. Parameters or schedules that
+// are not valid JSON do not fail the read: they mark the preset
+// Unreadable, so one broken row stops only its own pool.
 func presetScanner(p *reconcile.Preset) ([]any, func() error) {
 	var id, tid, params, schedules, status, statusVersion string
 	var ttl, resumed, created int64
@@ -289,16 +291,23 @@ func presetScanner(p *reconcile.Preset) ([]any, func() error) {
 		p.TTL = time.Duration(ttl) * time.Second
 		p.Status = reconcile.PresetStatus(status)
 		p.ResumedAt, p.CreatedAt = fromUS(resumed), fromUS(created)
-		p.Parameters = map[string]string{}
+		p.Parameters, p.Schedules, p.Unreadable = map[string]string{}, nil, ""
 		if err := json.Unmarshal([]byte(params), &p.Parameters); err != nil {
-			return fmt.Errorf("preset %s parameters: %w", id, err)
+			p.Parameters, p.Unreadable = map[string]string{}, "stored parameters are not valid: "+err.Error()
 		}
-		p.Schedules = nil
 		if err := json.Unmarshal([]byte(schedules), &p.Schedules); err != nil {
-			return fmt.Errorf("preset %s schedules: %w", id, err)
+			p.Schedules, p.Unreadable = nil, joinReason(p.Unreadable, "stored schedules are not valid: "+err.Error())
 		}
 		return nil
 	}
+}
+
+// joinReason appends b to a, with "; " between when both are set.
+func joinReason(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }
 
 // ImportTemplate implements reconcile.Store.
