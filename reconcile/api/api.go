@@ -160,7 +160,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /readyz", open(s.readyz))
 	m.Handle("GET /metrics", open(promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP))
 
-	m.HandleFunc("POST /api/v1/workspaces/{workspace_id}/builds/{build_id}/plan", s.require(ScopeTrack, fromHeader, s.trackPlan))
+	m.HandleFunc("POST /api/v1/workspaces/{workspace_id}/builds/{build_id}/plan", s.requireTrack(s.trackPlan))
 	m.HandleFunc("POST /api/v1/analyze", s.require(ScopeRead, fromHeader, s.analyze))
 	m.HandleFunc("POST /api/v1/presets/{preset}/claims", s.require(ScopeClaim, fromHeader, s.claim))
 	m.HandleFunc("POST /api/v1/presets/{template}/{preset}/claims", s.require(ScopeClaim, fromHeader, s.claim))

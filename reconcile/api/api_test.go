@@ -76,9 +76,16 @@ func TestMetricsTokenRequired(t *testing.T) {
 
 // TestAuthMatrix: every endpoint refuses no token, a wrong token and a
 // revoked one with 401, a token without the scope with 403, and lets the
-// right scope and admin through.
+// right scope and admin through, on both stores (on PostgreSQL a track
+// naming its preset by id checks its token in the track's first read).
 func TestAuthMatrix(t *testing.T) {
-	w := newWorld(t, stores[0].open, api.Options{})
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) { testAuthMatrix(t, st.open) })
+	}
+}
+
+func testAuthMatrix(t *testing.T, open func(t *testing.T) testStore) {
+	w := newWorld(t, open, api.Options{})
 	w.fill()
 	plan := planFile(t, "providers/docker.json")
 	endpoints := []struct {
@@ -86,6 +93,7 @@ func TestAuthMatrix(t *testing.T) {
 		body                func() string
 	}{
 		{"POST", "/api/v1/workspaces/{ws}/builds/{b}/plan?preset=docker-dev/small&user=alice", "track", func() string { return plan }},
+		{"POST", "/api/v1/workspaces/{ws}/builds/{b}/plan?preset={preset}&user=alice", "track", func() string { return plan }},
 		{"POST", "/api/v1/analyze", "read", func() string { return plan }},
 		{"POST", "/api/v1/presets/docker-dev/small/claims", "claim", func() string { return `{"user":"alice"}` }},
 		{"GET", "/api/v1/presets", "read", nil},
@@ -96,7 +104,7 @@ func TestAuthMatrix(t *testing.T) {
 	}
 	for _, ep := range endpoints {
 		for _, who := range []string{"none", "wrong", "revoked", "track", "claim", "read", "admin"} {
-			t.Run(ep.method+" "+strings.Split(ep.path, "?")[0]+" "+who, func(t *testing.T) {
+			t.Run(ep.method+" "+ep.path+" "+who, func(t *testing.T) {
 				token := w.tokens[who]
 				switch who {
 				case "none":
@@ -104,7 +112,7 @@ func TestAuthMatrix(t *testing.T) {
 				case "wrong":
 					token = "cdt_" + strings.Repeat("A", 43)
 				}
-				path := strings.NewReplacer("{ws}", uuid.NewString(), "{b}", uuid.NewString()).Replace(ep.path)
+				path := strings.NewReplacer("{ws}", uuid.NewString(), "{b}", uuid.NewString(), "{preset}", w.small.ID.String()).Replace(ep.path)
 				var body *strings.Reader
 				if ep.body != nil {
 					body = strings.NewReader(ep.body())

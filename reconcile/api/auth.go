@@ -124,37 +124,81 @@ func (s *Server) authenticate(ctx context.Context, token, scope string) (reconci
 	}
 	hash := HashToken(token)
 	t, err := s.store.TokenByHash(ctx, hash)
+	return t, s.checkToken(ctx, t, err, hash, scope)
+}
+
+// checkToken is authenticate's verdict on the token its lookup by hash
+// found (t, err).
+func (s *Server) checkToken(ctx context.Context, t reconcile.APIToken, err error, hash, scope string) *authError {
 	if errors.Is(err, reconcile.ErrNotFound) {
-		return t, &authError{http.StatusUnauthorized, "unknown token"}
+		return &authError{http.StatusUnauthorized, "unknown token"}
 	}
 	if err != nil {
 		s.log.ErrorContext(ctx, "read token", "error", err.Error())
-		return t, &authError{http.StatusServiceUnavailable, "cannot check the token: database unavailable"}
+		return &authError{http.StatusServiceUnavailable, "cannot check the token: database unavailable"}
 	}
 	// The lookup is by hash; compare again in constant time so that
 	// nothing depends on how the database compares strings.
 	if subtle.ConstantTimeCompare([]byte(t.Hash), []byte(hash)) != 1 {
-		return t, &authError{http.StatusUnauthorized, "unknown token"}
+		return &authError{http.StatusUnauthorized, "unknown token"}
 	}
 	if t.Revoked() {
-		return t, &authError{http.StatusUnauthorized, "token revoked"}
+		return &authError{http.StatusUnauthorized, "token revoked"}
 	}
 	if !hasScope(t, scope) {
-		return t, &authError{http.StatusForbidden, fmt.Sprintf("token %q lacks the %s scope", t.Name, scope)}
+		return &authError{http.StatusForbidden, fmt.Sprintf("token %q lacks the %s scope", t.Name, scope)}
 	}
-	return t, nil
+	return nil
 }
 
 // require wraps h: the request needs a token with scope, from src.
 func (s *Server) require(scope string, src tokenSource, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if _, aerr := s.authenticate(r.Context(), requestToken(r, src), scope); aerr != nil {
-			if aerr.status == http.StatusUnauthorized {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="claimdrift"`)
-			}
-			writeError(w, aerr.status, aerr.msg)
+			writeAuthError(w, aerr)
 			return
 		}
 		h(w, r)
+	}
+}
+
+// writeAuthError answers a refused request.
+func writeAuthError(w http.ResponseWriter, aerr *authError) {
+	if aerr.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="claimdrift"`)
+	}
+	writeError(w, aerr.status, aerr.msg)
+}
+
+// trackPrefetcher is a store that checks a token and reads what a track
+// will read in one round trip (the PostgreSQL store); ok false: it cannot
+// (nothing read).
+type trackPrefetcher interface {
+	PrefetchTrack(ctx context.Context, hash string, req reconcile.TrackRequest) (_ context.Context, _ reconcile.APIToken, ok bool, _ error)
+}
+
+// requireTrack is require(ScopeTrack, fromHeader, h) for the track route:
+// on a store that can, the token's lookup also reads what the track will
+// (trackPrefetcher), and h gets a request whose context carries that read.
+func (s *Server) requireTrack(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tp, ok := s.store.(trackPrefetcher)
+		token := requestToken(r, fromHeader)
+		req, known := trackIdentity(r)
+		if !ok || token == "" || !known {
+			s.require(ScopeTrack, fromHeader, h)(w, r)
+			return
+		}
+		hash := HashToken(token)
+		ctx, t, ok, err := tp.PrefetchTrack(r.Context(), hash, req)
+		if !ok {
+			s.require(ScopeTrack, fromHeader, h)(w, r)
+			return
+		}
+		if aerr := s.checkToken(r.Context(), t, err, hash, ScopeTrack); aerr != nil {
+			writeAuthError(w, aerr)
+			return
+		}
+		h(w, r.WithContext(ctx))
 	}
 }

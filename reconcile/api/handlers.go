@@ -67,6 +67,27 @@ func (s *Server) planError(w http.ResponseWriter, err error) {
 	writeError(w, http.StatusBadRequest, "read plan: "+err.Error())
 }
 
+// trackIdentity is the build, workspace and preset a track request names,
+// when the URL gives them as ids (known); a preset given by name, or an id
+// that does not parse, is not known here.
+func trackIdentity(r *http.Request) (req reconcile.TrackRequest, known bool) {
+	ws, err1 := uuid.Parse(r.PathValue("workspace_id"))
+	build, err2 := uuid.Parse(r.PathValue("build_id"))
+	if err1 != nil || err2 != nil {
+		return req, false
+	}
+	req.WorkspaceID, req.BuildID = ws, build
+	q := r.URL.Query()
+	if p := q.Get("preset"); p != "" {
+		id, err := uuid.Parse(p)
+		if err != nil || q.Get("template") != "" {
+			return req, false
+		}
+		req.PresetID = id
+	}
+	return req, true
+}
+
 func (s *Server) trackPlan(w http.ResponseWriter, r *http.Request) {
 	ws, err := uuid.Parse(r.PathValue("workspace_id"))
 	if err != nil {

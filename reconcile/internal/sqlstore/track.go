@@ -53,9 +53,11 @@ var errNotOneStatement = errors.New("the writes take more than one statement")
 // track reads and writes a track through q; with oneStatement its writes
 // must fit one statement (else errNotOneStatement, before any write).
 func (s *Store) track(ctx context.Context, q querier, req reconcile.TrackRequest, oneStatement bool) (res reconcile.TrackResult, err error) {
-	t, err := s.readTrackTarget(ctx, q, req, req.Notify != nil && len(req.Replacements) > 0)
-	if err != nil {
-		return res, err
+	t, ok := s.takePrefetch(ctx, req, oneStatement)
+	if !ok {
+		if t, err = s.readTrackTarget(ctx, q, req, req.Notify != nil && len(req.Replacements) > 0, ""); err != nil {
+			return res, err
+		}
 	}
 	if t.withRecipients {
 		// The notification callback's ListRecipients answers from here.
@@ -178,6 +180,9 @@ type trackTarget struct {
 	build, workspace, preset *targetRow
 	withRecipients           bool
 	recipients               []notify.Recipient
+	// token is the API token read with the target (PrefetchTrack); nil
+	// when none has the hash, or none was asked for.
+	token *reconcile.APIToken
 }
 
 // targetRow is one row of trackTargetQuery: a build context (for a
@@ -223,16 +228,30 @@ const trackRecipientsPart = `
 	UNION ALL
 	SELECT 'recipient', ` + recipientText + `, '', '', '', '', r.created_at` + recipientFrom
 
-// readTrackTarget reads what a track's build is, or would be, and with
-// recipients every notification recipient, in recipientOrder.
-func (s *Store) readTrackTarget(ctx context.Context, q querier, req reconcile.TrackRequest, recipients bool) (trackTarget, error) {
+// trackTokenPart extends trackTargetQuery, for PrefetchTrack, with the
+// API token of a hash (tokenCols, in the target rows' columns: its text in
+// the first five after the kind, its revocation time as text, its
+// creation time in the last).
+const trackTokenPart = `
+	UNION ALL
+	SELECT 'token', id, name, scopes, hash, CAST(revoked_at AS TEXT), '', '', '', '', '', '', '', '', created_at FROM api_tokens WHERE hash = ?`
+
+// readTrackTarget reads what a track's build is, or would be, with
+// recipients every notification recipient, in recipientOrder, and with a
+// tokenHash the API token that has it.
+func (s *Store) readTrackTarget(ctx context.Context, q querier, req reconcile.TrackRequest, recipients bool, tokenHash string) (trackTarget, error) {
 	t := trackTarget{withRecipients: recipients}
 	preset := idText(req.PresetID)
 	query := trackTargetQuery
+	args := []any{req.BuildID.String(), preset, preset, req.WorkspaceID.String(), preset}
 	if recipients {
 		query += trackRecipientsPart
 	}
-	rows, err := q.QueryContext(ctx, s.q(query), req.BuildID.String(), preset, preset, req.WorkspaceID.String(), preset)
+	if tokenHash != "" {
+		query += trackTokenPart
+		args = append(args, tokenHash)
+	}
+	rows, err := q.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return t, fmt.Errorf("read build: %w", err)
 	}
@@ -243,6 +262,19 @@ func (s *Store) readTrackTarget(ctx context.Context, q querier, req reconcile.Tr
 		if err := rows.Scan(&kind, &bid, &stage, &r.bc.Initiator, &wid, &r.bc.WorkspaceName, &r.bc.Owner, &tid, &r.bc.Template, &r.bc.Organization,
 			&vid, &r.bc.Version, &pid, &r.bc.Preset, &r.extra); err != nil {
 			return t, fmt.Errorf("read build: %w", err)
+		}
+		if kind == "token" {
+			// tokenCols, in the order trackTokenPart puts them.
+			revoked, err := strconv.ParseInt(r.bc.WorkspaceName, 10, 64)
+			if err != nil {
+				return t, fmt.Errorf("read token: revoked_at %q: %w", r.bc.WorkspaceName, err)
+			}
+			tok := reconcile.APIToken{ID: parseID(bid), Name: stage, Scopes: []string{}, Hash: wid, CreatedAt: fromUS(r.extra), RevokedAt: fromUS(revoked)}
+			if r.bc.Initiator != "" {
+				tok.Scopes = strings.Split(r.bc.Initiator, ",")
+			}
+			t.token = &tok
+			continue
 		}
 		if kind == "recipient" {
 			// recipientCols, in the order trackRecipientsPart puts them.
@@ -266,6 +298,61 @@ func (s *Store) readTrackTarget(ctx context.Context, q querier, req reconcile.Tr
 	}
 	slices.SortFunc(t.recipients, recipientOrder)
 	return t, nil
+}
+
+// trackPrefetch is a track's read made ahead of it by PrefetchTrack, for
+// the first attempt of a track of the same build, workspace and preset.
+type trackPrefetch struct {
+	build, workspace, preset uuid.UUID
+	target                   trackTarget
+	used                     bool
+}
+
+// prefetchKey marks a context carrying a *trackPrefetch.
+type prefetchKey struct{ s *Store }
+
+// PrefetchTrack reads the API token that has hash and, in the same
+// statement, what a track of req's build reads: the build, else its
+// workspace, else the preset, and every notification recipient. The
+// service's track route so checks the token and reads the track's target
+// in one round trip, before the plan streams in; the context it returns
+// carries that read to the first attempt of the track (TrackReplacements
+// with the same build, workspace and preset), whose writes then follow
+// at once. A retry reads again, as it would anyway: the writes' unique
+// keys catch what changed in between, as they catch a concurrent track.
+//
+// The token is ErrNotFound when no token has the hash. ok is false, and
+// nothing is read, on a store whose track runs in a write transaction
+// (SQLite): its read must be that transaction's.
+func (s *Store) PrefetchTrack(ctx context.Context, hash string, req reconcile.TrackRequest) (_ context.Context, _ reconcile.APIToken, ok bool, _ error) {
+	if !s.d.WritableCTE {
+		return ctx, reconcile.APIToken{}, false, nil
+	}
+	t, err := s.readTrackTarget(ctx, s.db, req, true, hash)
+	if err != nil {
+		return ctx, reconcile.APIToken{}, true, err
+	}
+	if t.token == nil {
+		return ctx, reconcile.APIToken{}, true, reconcile.ErrNotFound
+	}
+	tok := *t.token
+	t.token = nil
+	return context.WithValue(ctx, prefetchKey{s}, &trackPrefetch{build: req.BuildID, workspace: req.WorkspaceID, preset: req.PresetID, target: t}), tok, true, nil
+}
+
+// takePrefetch returns, once, the target PrefetchTrack read for req, for
+// a track that writes in one statement outside a transaction (the read
+// could not be part of one).
+func (s *Store) takePrefetch(ctx context.Context, req reconcile.TrackRequest, oneStatement bool) (trackTarget, bool) {
+	p, _ := ctx.Value(prefetchKey{s}).(*trackPrefetch)
+	if p == nil || p.used || !oneStatement {
+		return trackTarget{}, false
+	}
+	p.used = true
+	if p.build != req.BuildID || p.workspace != req.WorkspaceID || p.preset != req.PresetID {
+		return trackTarget{}, false
+	}
+	return p.target, true
 }
 
 // claimBuildWrites records an unknown build (and its workspace when

@@ -174,7 +174,7 @@ func TestTrackReadsRecipientsWithItsBuild(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.readTrackTarget(ctx, s.db, req, true)
+		got, err := s.readTrackTarget(ctx, s.db, req, true, "")
 		if err != nil {
 			t.Fatal(err)
 		}
