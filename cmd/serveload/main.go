@@ -47,6 +47,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/claimdrift/claimdrift/analyzer"
 	"github.com/claimdrift/claimdrift/notify"
 	"github.com/claimdrift/claimdrift/reconcile"
 	"github.com/claimdrift/claimdrift/reconcile/api"
@@ -74,6 +75,7 @@ func main() {
 	warmup := flag.Duration("warmup", time.Second, "how long the clients run first, unmeasured: the server opens its database connections and prepares its statements (errors still count)")
 	plan := flag.String("plan", "testdata/plans/providers/docker.json", "plan the tracks upload")
 	passes := flag.Int("passes", 5, "reconcile passes timed (pass scenario)")
+	history := flag.Int("history", 10000, "builds tracked through the store before the run, then ANALYZE (tracks scenarios): the history of a service in use")
 	maxConns := flag.Int("max-conns", 0, "limit the store's open connections (0: the store's default)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	keep := flag.Bool("keep", false, "keep the database (to look at the queries) and print where it is")
@@ -122,8 +124,8 @@ func main() {
 		hotExtra = 3000 * int((*duration+*warmup).Seconds()+1) / hot
 	case "tracks":
 		// Claimed before the run, one claim build per track: enough for
-		// 2,000 tracks/s.
-		hotExtra = 2000 * int((*duration+*warmup).Seconds()+1) / hot
+		// 2,000 tracks/s, and the history's.
+		hotExtra = (2000*int((*duration+*warmup).Seconds()+1) + *history + hot - 1) / hot
 	}
 	seedStart := time.Now()
 	ids, err := benchseed.Pools(ctx, s.DB(), benchseed.Options{Numbered: *backend == "postgres", Presets: *presets, PerPreset: per, Ready: true, Hot: hot, Extra: hotExtra})
@@ -170,6 +172,21 @@ func main() {
 			log.Fatal(err)
 		}
 		log.Printf("claimed %d prebuilds in %s", len(claimed), time.Since(claimStart).Round(time.Millisecond))
+	}
+	if *history > 0 && (*scenario == "tracks" || *scenario == "tracks-new") {
+		// A service in use has tracked builds, and its tables have been
+		// analyzed (autovacuum). Measured from an empty tracked_builds
+		// instead, PostgreSQL's cached generic plan checks whether a
+		// build was tracked by scanning that table, which the run grows by
+		// a thousand rows a second.
+		start := time.Now()
+		if claimed, err = trackHistory(ctx, pool, *plan, *history, claimed, ids[:hot]); err != nil {
+			log.Fatal(err)
+		}
+		if _, err := s.DB().ExecContext(ctx, "ANALYZE"); err != nil {
+			log.Fatal(err)
+		}
+		log.Printf("tracked %d builds before the run (then ANALYZE) in %s", *history, time.Since(start).Round(time.Millisecond))
 	}
 	var next atomic.Int64
 	countBuilds := func() int {
@@ -344,6 +361,56 @@ func main() {
 // command: each claim build is recorded succeeded), for the tracks
 // scenario to track their claim builds. The claims of different presets
 // are interleaved, so concurrent tracks spread over the presets.
+// trackHistory tracks n builds through the pool, 8 at a time, with the
+// replacements of plan: the first n of claimed (returning the rest) when
+// there are claims, else n new workspaces' claim builds on presets.
+func trackHistory(ctx context.Context, pool *reconcile.Pool, plan string, n int, claimed []reconcile.Claimed, presets []uuid.UUID) ([]reconcile.Claimed, error) {
+	f, err := os.Open(plan)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := analyzer.Analyze(f, analyzer.Options{})
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("analyze %s: %w", plan, err)
+	}
+	if len(claimed) > 0 && len(claimed) < n {
+		return nil, fmt.Errorf("%d claims made ahead, fewer than the %d builds of history", len(claimed), n)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				req := reconcile.TrackRequest{WorkspaceID: uuid.New(), BuildID: uuid.New(), PresetID: presets[i%len(presets)], Claimant: "load", Replacements: rep.Replacements}
+				if len(claimed) > 0 {
+					req = reconcile.TrackRequest{WorkspaceID: claimed[i].Workspace.ID, BuildID: claimed[i].Build.ID, Replacements: rep.Replacements}
+				}
+				if _, err := pool.Track(ctx, req); err != nil {
+					errs <- fmt.Errorf("track history: %w", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, err
+	}
+	if len(claimed) > 0 {
+		return claimed[n:], nil
+	}
+	return claimed, nil
+}
+
 func claimAhead(ctx context.Context, pool *reconcile.Pool, presets []uuid.UUID, n int) ([]reconcile.Claimed, error) {
 	byPreset := make([][]reconcile.Claimed, len(presets))
 	var wg sync.WaitGroup
