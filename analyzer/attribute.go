@@ -16,7 +16,8 @@ const (
 // prebuild and the workspace a user claims from it: every attribute of the
 // workspace owner, those attributes of the workspace that change on a claim
 // (not id, transition and the like, which stay), and the claimant's
-// external auth tokens.
+// external auth tokens. The analyzer reads it once, at its first use: to
+// add references, pass Options.ClaimRefs.
 var DefaultClaimRefs = []string{
 	"data.coder_workspace_owner.*",
 	"data.coder_workspace.*.name",

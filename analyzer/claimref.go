@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // ErrClaimRef is wrapped by the error NewClaimMatcher returns for a pattern
@@ -52,14 +53,28 @@ func NewClaimMatcher(extra []string) (*ClaimMatcher, error) {
 }
 
 // mustClaimMatcher is NewClaimMatcher for callers that validated extra.
+// A ClaimMatcher does not change once made, so the defaults' one is made
+// once.
 func mustClaimMatcher(extra []string) *ClaimMatcher {
+	if len(extra) == 0 {
+		return defaultClaimMatcher()
+	}
 	m, err := NewClaimMatcher(extra)
 	if err != nil {
 		// An invalid pattern matches nothing: fall back to the defaults.
-		m, _ = NewClaimMatcher(nil)
+		return defaultClaimMatcher()
 	}
 	return m
 }
+
+// defaultClaimMatcher is the matcher of DefaultClaimRefs alone.
+var defaultClaimMatcher = sync.OnceValue(func() *ClaimMatcher {
+	m, err := NewClaimMatcher(nil)
+	if err != nil {
+		panic("claimdrift: default claim references: " + err.Error())
+	}
+	return m
+})
 
 // Match reports whether ref is claim-sensitive.
 func (m *ClaimMatcher) Match(ref string) bool {

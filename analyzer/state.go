@@ -3,6 +3,7 @@ package analyzer
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sort"
 	"strconv"
 )
@@ -125,6 +126,28 @@ type presetValues struct {
 	} `json:"prebuilds"`
 }
 
+// readStateResource reads the address, values and sensitive values of a
+// state resource, in place (a member given twice: its last value, as
+// encoding/json reads it).
+func readStateResource(v []byte) (stateResource, error) {
+	var r stateResource
+	err := objectEach(v, func(key []byte, _ int, val []byte, _ int) (bool, error) {
+		var err error
+		switch string(key) {
+		case "address":
+			if r.Address, err = stringOrNull(val, ""); err != nil {
+				err = fmt.Errorf("address: %w", err)
+			}
+		case "values":
+			r.Values = val
+		case "sensitive_values":
+			r.SensitiveValues = val
+		}
+		return err != nil, err
+	})
+	return r, err
+}
+
 // addStateResource keeps data.coder_workspace_preset resources as presets.
 func (a *assembler) addStateResource(v []byte) error {
 	var typ, mode string
@@ -146,8 +169,8 @@ func (a *assembler) addStateResource(v []byte) error {
 	}
 	// A preset whose shape this version does not understand is reported
 	// as a warning: it must not stop the analysis of the plan.
-	var r stateResource
-	if err := json.Unmarshal(v, &r); err != nil {
+	r, err := readStateResource(v)
+	if err != nil {
 		a.rep.Warnings = append(a.rep.Warnings, "a coder_workspace_preset in prior_state could not be read: "+err.Error())
 		return nil
 	}

@@ -14,10 +14,13 @@ import (
 // after, masked where sensitive and marked where unknown.
 func (c *changeBody) changeAt(p Path, maxLen int) Change {
 	ch := Change{Path: p.String(), Steps: p}
+	// Each value is looked up once, for its rendering and changedKeysOf.
+	bv, bok := lookup(c.before, p)
+	av, aok := lookup(c.after, p)
 	if markedAt(c.beforeSensitive, p) {
 		ch.Before, ch.BeforeSensitive = SensitiveValue, true
 	} else {
-		ch.Before = renderAt(c.before, p, maxLen)
+		ch.Before = renderFound(bv, bok, maxLen)
 	}
 	switch {
 	case markedAt(c.afterSensitive, p):
@@ -25,23 +28,30 @@ func (c *changeBody) changeAt(p Path, maxLen int) Change {
 	case markedAt(c.afterUnknown, p):
 		ch.After, ch.AfterUnknown = UnknownValue, true
 	default:
-		ch.After = renderAt(c.after, p, maxLen)
+		ch.After = renderFound(av, aok, maxLen)
 	}
 	if !ch.BeforeSensitive && !ch.AfterSensitive && !ch.AfterUnknown {
-		ch.ChangedKeys = changedKeys(c.before, c.after, p)
+		ch.ChangedKeys = changedKeysOf(bv, bok, av, aok, p)
 	}
 	return ch
+}
+
+// firstStep is p's first step when it is an attribute name.
+func firstStep(p Path) (string, bool) {
+	if len(p) == 0 {
+		return "", false
+	}
+	s, ok := p[0].(string)
+	return s, ok
 }
 
 // maxChangedKeys bounds the keys listed for one path.
 const maxChangedKeys = 50
 
-// changedKeys lists, when the values at p are both objects (maps), the
-// keys below p whose values differ, rendered as p["key"] (nested objects
-// followed), sorted.
-func changedKeys(before, after []byte, p Path) []string {
-	bv, ok1 := lookup(before, p)
-	av, ok2 := lookup(after, p)
+// changedKeysOf lists, when the values found at p (bv, ok1 and av, ok2,
+// as lookup returns them) are both objects (maps), the keys below p whose
+// values differ, rendered as p["key"] (nested objects followed), sorted.
+func changedKeysOf(bv []byte, ok1 bool, av []byte, ok2 bool, p Path) []string {
 	bv, av = bytes.TrimSpace(bv), bytes.TrimSpace(av)
 	if !ok1 || !ok2 || len(bv) == 0 || len(av) == 0 || bv[0] != '{' || av[0] != '{' {
 		return nil
@@ -158,9 +168,8 @@ func containsTrue(raw []byte) bool {
 	return found
 }
 
-// renderAt renders the value at p for display.
-func renderAt(raw []byte, p Path, maxLen int) string {
-	v, ok := lookup(raw, p)
+// renderFound renders the value lookup found (ok), or null.
+func renderFound(v []byte, ok bool, maxLen int) string {
 	if !ok {
 		return "null"
 	}
