@@ -12,6 +12,9 @@
 #   BENCH_SERVE_WARMUP=1s: the clients run this long first, unmeasured, while
 #   the new server opens its database connections and prepares statements
 #   (0s measures from the server's first request).
+#   BENCH_SERVE_HISTORY=10000: builds tracked before each tracks run, then
+#   ANALYZE, as on a database in use (0 measures from an empty
+#   tracked_builds, which PostgreSQL's cached plans then scan).
 #   BENCH_SERVE_ROUNDS=1: runs the whole set this many times, one round after
 #   the other (so that a slow minute of a shared machine hits every row),
 #   and then prints each row's median rate, p50 and p99 over the rounds.
@@ -24,6 +27,7 @@ clients=${BENCH_SERVE_CLIENTS:-32}
 stores=${BENCH_SERVE_STORES:-sqlite postgres}
 rounds=${BENCH_SERVE_ROUNDS:-1}
 warmup=${BENCH_SERVE_WARMUP:-1s}
+history=${BENCH_SERVE_HISTORY:-10000}
 case $rounds in '' | *[!0-9]* | 0)
 	echo "bench-serve: BENCH_SERVE_ROUNDS=$rounds: want a whole number of rounds, at least 1" >&2
 	exit 2
@@ -36,7 +40,7 @@ go build -o .bench/serveload ./cmd/serveload
 go build -o .bench/claimdrift ./cmd/claimdrift
 
 {
-	echo "serve load, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $clients clients, $duration per run after $warmup of warm-up"
+	echo "serve load, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $clients clients, $duration per run after $warmup of warm-up, tracks after $history tracked builds"
 	echo
 	echo "| store | scenario | presets | ready prebuilds | clients | rate | p50 | p99 | max | CPU per request |"
 	echo "|---|---|---:|---:|---:|---|---|---|---|---|"
@@ -52,7 +56,7 @@ run_round() {
 			.bench/serveload -serve .bench/claimdrift -store "$store" -scenario claims -presets "$presets" -clients "$clients" -warmup "$warmup" -duration "$duration" 2>/dev/null | tee -a "$out"
 		done
 		for scenario in tracks tracks-new; do
-			.bench/serveload -serve .bench/claimdrift -store "$store" -scenario "$scenario" -presets 10 -clients "$clients" -warmup "$warmup" -duration "$duration" 2>/dev/null | tee -a "$out"
+			.bench/serveload -serve .bench/claimdrift -store "$store" -scenario "$scenario" -presets 10 -clients "$clients" -warmup "$warmup" -history "$history" -duration "$duration" 2>/dev/null | tee -a "$out"
 		done
 		.bench/serveload -store "$store" -scenario pass -presets 10000 -prebuilds 10 -passes 3 2>/dev/null | tee -a "$out"
 	done
