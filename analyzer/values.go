@@ -36,15 +36,6 @@ func (c *changeBody) changeAt(p Path, maxLen int) Change {
 	return ch
 }
 
-// firstStep is p's first step when it is an attribute name.
-func firstStep(p Path) (string, bool) {
-	if len(p) == 0 {
-		return "", false
-	}
-	s, ok := p[0].(string)
-	return s, ok
-}
-
 // maxChangedKeys bounds the keys listed for one path.
 const maxChangedKeys = 50
 

@@ -619,13 +619,7 @@ func TestRenewalsSpareBuildsStartingOrFinishing(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnv(t, b.newDB(t)())
 			e.importTemplate("v1", 120)
-			var logs strings.Builder
-			var mu sync.Mutex
-			lg := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
-				mu.Lock()
-				defer mu.Unlock()
-				return logs.Write(p)
-			}), nil))
+			lg, logs := captureLogs()
 			p := reconcile.NewPool(e.s, sleepRun{3 * time.Millisecond}, reconcile.Options{PassChunk: 1, Parallelism: 4, Lease: 150 * time.Millisecond, Logger: lg})
 			rep, err := p.ReconcileOnce(t.Context())
 			if err != nil {
@@ -634,12 +628,27 @@ func TestRenewalsSpareBuildsStartingOrFinishing(t *testing.T) {
 			if n := count(rep.Builds, reconcile.JobCreate, reconcile.BuildSucceeded); n != 120 {
 				t.Fatalf("%d of 120 creates succeeded: %+v", n, rep.Builds)
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			if strings.Contains(logs.String(), "lease lost") {
-				t.Fatalf("a build was reported taken over with no other reconciler:\n%s", logs.String())
+			if l := logs(); strings.Contains(l, "lease lost") {
+				t.Fatalf("a build was reported taken over with no other reconciler:\n%s", l)
 			}
 		})
+	}
+}
+
+// captureLogs is a logger whose output logs returns, safe for concurrent
+// use.
+func captureLogs() (lg *slog.Logger, logs func() string) {
+	var b strings.Builder
+	var mu sync.Mutex
+	lg = slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return b.Write(p)
+	}), nil))
+	return lg, func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return b.String()
 	}
 }
 

@@ -3,9 +3,7 @@ package reconcile_test
 import (
 	"database/sql"
 	"errors"
-	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -206,13 +204,7 @@ func TestUnreadablePresetStopsOnlyItsPool(t *testing.T) {
 				}
 			}
 			imp()
-			var logs strings.Builder
-			var mu sync.Mutex
-			lg := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
-				mu.Lock()
-				defer mu.Unlock()
-				return logs.Write(p)
-			}), nil))
+			lg, logs := captureLogs()
 			p := reconcile.NewPool(e.s, e.exec, reconcile.Options{Policy: reconcile.DefaultPolicy(), Now: e.clock.Now, Logger: lg})
 			pass(t, p) // one ready prebuild each
 			e.clock.Advance(time.Minute)
@@ -253,11 +245,9 @@ func TestUnreadablePresetStopsOnlyItsPool(t *testing.T) {
 					t.Errorf("action on the unreadable preset: %+v", a)
 				}
 			}
-			mu.Lock()
-			if !strings.Contains(logs.String(), "preset left as it is") || !strings.Contains(logs.String(), "preset=broken") {
-				t.Errorf("the pass did not warn about the unreadable preset:\n%s", logs.String())
+			if l := logs(); !strings.Contains(l, "preset left as it is") || !strings.Contains(l, "preset=broken") {
+				t.Errorf("the pass did not warn about the unreadable preset:\n%s", l)
 			}
-			mu.Unlock()
 			e.clock.Advance(time.Minute)
 			states, err = p.Status(t.Context())
 			if err != nil {
