@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -28,7 +29,7 @@ func TestScenarios(t *testing.T) {
 		{"tracks-new", "tracks of a 19 KB plan, new workspace"},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
-			cmd := exec.Command(bin, "-store", "sqlite", "-scenario", tc.scenario, "-clients", "4", "-warmup", "100ms", "-duration", "300ms",
+			cmd := exec.Command(bin, "-store", "sqlite", "-scenario", tc.scenario, "-clients", "4", "-warmup", "100ms", "-duration", "300ms", "-history", "20",
 				"-plan", filepath.Join("..", "..", "testdata", "plans", "providers", "docker.json"))
 			out, err := cmd.CombinedOutput()
 			if err != nil {
@@ -40,6 +41,9 @@ func TestScenarios(t *testing.T) {
 			}
 			if string(m[1]) != tc.name {
 				t.Errorf("scenario named %q, want %q", m[1], tc.name)
+			}
+			if tc.scenario != "claims" && !strings.Contains(string(out), "tracked 20 builds before the run") {
+				t.Errorf("no history tracked before the run:\n%s", out)
 			}
 			ok, _ := strconv.Atoi(string(m[3]))
 			if ok == 0 || string(m[4]) != "0" || string(m[5]) != "0" {
