@@ -173,10 +173,28 @@ func newEvaluator(c *analyzer.ClaimMatcher, t table) *evaluator {
 func (ev *evaluator) expr(inst *instance, e hcl.Expression, sc *scope) (refs refSet, via []string) {
 	refs = refSet{}
 	seen := map[string]bool{}
-	for _, t := range e.Variables() {
+	vars := e.Variables()
+	forColls := ev.instanceCollections(inst, e, vars)
+	for _, t := range vars {
 		name := renderTraversal(t)
 		var r resolved
-		if b, ok := sc.lookup(t.RootName()); ok {
+		if fes, ok := forColls[name]; ok {
+			// Iterated by for expressions only: what their bodies read
+			// of each instance (instancesPart), once.
+			if fes == nil {
+				continue
+			}
+			forColls[name] = nil
+			r.refs = refSet{}
+			for _, fe := range fes {
+				inner := ev.forScope(fe, sc)
+				for _, x := range []hcl.Expression{fe.KeyExpr, fe.ValExpr, fe.CondExpr} {
+					if x != nil {
+						r.refs.add(ev.exprRefs(inst, x, inner))
+					}
+				}
+			}
+		} else if b, ok := sc.lookup(t.RootName()); ok {
 			if b.expr == nil {
 				continue
 			}
@@ -201,6 +219,69 @@ func (ev *evaluator) expr(inst *instance, e hcl.Expression, sc *scope) (refs ref
 	}
 	sort.Strings(via)
 	return refs, via
+}
+
+// instanceCollections finds the resources with count or for_each that e
+// reads only as the collection of for expressions (not nested in another
+// for expression): [for v in docker_volume.x : v.name]. It maps each such
+// reference, as renderTraversal writes it, to those for expressions.
+func (ev *evaluator) instanceCollections(inst *instance, e hcl.Expression, vars []hcl.Traversal) map[string][]*hclsyntax.ForExpr {
+	if inst == nil || inst.mod == nil {
+		return nil
+	}
+	var out map[string][]*hclsyntax.ForExpr
+	node, ok := e.(hclsyntax.Node)
+	if !ok {
+		return nil
+	}
+	w := &forWalker{visit: func(fe *hclsyntax.ForExpr) {
+		st, ok := fe.CollExpr.(*hclsyntax.ScopeTraversalExpr)
+		if !ok || ev.counted(inst, st.Traversal) == nil {
+			return
+		}
+		if out == nil {
+			out = map[string][]*hclsyntax.ForExpr{}
+		}
+		name := renderTraversal(st.Traversal)
+		out[name] = append(out[name], fe)
+	}}
+	hclsyntax.Walk(node, w)
+	// Read anywhere else too (or inside a for expression's body): the
+	// whole resource, as before.
+	uses := map[string]int{}
+	for _, t := range vars {
+		uses[renderTraversal(t)]++
+	}
+	for name, fes := range out {
+		if uses[name] != len(fes) {
+			delete(out, name)
+		}
+	}
+	return out
+}
+
+// forWalker calls visit for each for expression that is not inside
+// another one.
+type forWalker struct {
+	depth int
+	visit func(*hclsyntax.ForExpr)
+}
+
+func (w *forWalker) Enter(n hclsyntax.Node) hcl.Diagnostics {
+	if fe, ok := n.(*hclsyntax.ForExpr); ok {
+		if w.depth == 0 {
+			w.visit(fe)
+		}
+		w.depth++
+	}
+	return nil
+}
+
+func (w *forWalker) Exit(n hclsyntax.Node) hcl.Diagnostics {
+	if _, ok := n.(*hclsyntax.ForExpr); ok {
+		w.depth--
+	}
+	return nil
 }
 
 // keyRefs returns the claim-sensitive references of the instances a count

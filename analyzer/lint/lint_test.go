@@ -222,6 +222,91 @@ func TestSnippets(t *testing.T) {
 		want      []string // rule attribute
 	}{
 		{
+			name: "for over a resource's instances reads the attribute it names",
+			src: `resource "docker_volume" "v" {
+  count = 2
+  name  = "data-${count.index}"
+  labels {
+    label = "owner"
+    value = data.coder_workspace_owner.me.name
+  }
+}
+resource "docker_container" "c" {
+  name = join(",", [for v in docker_volume.v : v.name])
+}`,
+			want: []string{"claim_forces_replacement labels"},
+		},
+		{
+			name: "for over a resource's instances: an attribute that follows the owner",
+			src: `resource "docker_volume" "v" {
+  count = 2
+  name  = "data-${data.coder_workspace_owner.me.name}-${count.index}"
+}
+resource "docker_container" "c" {
+  name = join(",", [for v in docker_volume.v : v.name])
+}`,
+			want: []string{"claim_forces_replacement name", "claim_forces_replacement name"},
+		},
+		{
+			name: "for over a resource's instances: their number follows the owner",
+			src: `resource "docker_volume" "v" {
+  for_each = toset([data.coder_workspace_owner.me.name])
+  name     = "data"
+}
+resource "docker_container" "c" {
+  name = join(",", [for v in docker_volume.v : v.name])
+}`,
+			want: []string{"claim_changes_instances for_each", "claim_forces_replacement name"},
+		},
+		{
+			name: "for over a resource's instances: a computed attribute of instances a claim replaces",
+			src: `resource "docker_volume" "v" {
+  count = 2
+  name  = "data-${count.index}"
+  labels {
+    label = "owner"
+    value = data.coder_workspace_owner.me.name
+  }
+}
+resource "docker_container" "c" {
+  name = join(",", [for v in docker_volume.v : v.id])
+}`,
+			want: []string{"claim_forces_replacement labels", "claim_forces_replacement name"},
+		},
+		{
+			name: "for over a resource's instances: their keys follow the owner",
+			src: `resource "docker_volume" "v" {
+  for_each = { (data.coder_workspace_owner.me.name) = "data" }
+  name     = "data"
+}
+resource "docker_container" "c" {
+  labels {
+    label = "volumes"
+    value = jsonencode({ for k, v in docker_volume.v : k => v.name })
+  }
+}`,
+			want: []string{"claim_changes_instances for_each", "claim_forces_replacement labels"},
+		},
+		{
+			name: "for over a resource's own instances does not loop",
+			src: `resource "docker_volume" "w" {
+  for_each = { for k, v in docker_volume.w : k => v.name }
+  name     = "x"
+}
+resource "docker_volume" "a" {
+  for_each = { for k, v in docker_volume.b : k => v.name }
+  name     = "x"
+}
+resource "docker_volume" "b" {
+  for_each = { for k, v in docker_volume.a : k => v.name }
+  name     = "y"
+}
+resource "docker_volume" "c" {
+  count = length([for v in docker_volume.c : v.name])
+  name  = "z"
+}`,
+		},
+		{
 			name: "coder_workspace id and transition are not claim-sensitive",
 			src: `resource "docker_container" "c" {
   name = "ws-${data.coder_workspace.me.id}-${data.coder_workspace.me.transition}"

@@ -179,6 +179,70 @@ func (ev *evaluator) traversalPart(inst *instance, t hcl.Traversal, sub []any) (
 	return refs, true
 }
 
+// instancesPart resolves attributes of every instance of a resource with
+// count or for_each (sub: an element, then attribute names), as
+// [for v in docker_volume.x : v.name] reads them: those attributes and
+// the number of instances, not every argument of the resource.
+func (ev *evaluator) instancesPart(inst *instance, t hcl.Traversal, sub []any) (refSet, bool) {
+	r := ev.counted(inst, t)
+	if r == nil || len(sub) < 2 || !isElem(sub[0]) {
+		return nil, false
+	}
+	m := meta(r.block.Body)
+	attr := append(hcl.Traversal{}, t...)
+	for _, s := range sub[1:] {
+		name, ok := s.(string)
+		if !ok {
+			break
+		}
+		attr = append(attr, hcl.TraverseAttr{Name: name})
+	}
+	return ev.guarded(memoKey{inst: inst, ref: "instances:" + renderTraversal(attr)}, func() refSet {
+		out := refSet{}
+		out.add(ev.traversal(inst, attr).refs)
+		out.add(ev.exprRefs(inst, m.Expr, nil))
+		return out
+	}), true
+}
+
+// guarded is fn's result, memoized under key; a call for key while fn
+// runs (a cycle, which Terraform rejects) is empty.
+func (ev *evaluator) guarded(key memoKey, fn func() refSet) refSet {
+	if r, found := ev.memo[key]; found {
+		return r.refs
+	}
+	if ev.active[key] {
+		return refSet{}
+	}
+	ev.active[key] = true
+	refs := fn()
+	delete(ev.active, key)
+	ev.memo[key] = resolved{refs: refs}
+	return refs
+}
+
+// counted is the managed resource t names (TYPE.NAME, nothing below) when
+// it has count or for_each; nil otherwise (a resource of one instance is,
+// as a collection, its object of attributes).
+func (ev *evaluator) counted(inst *instance, t hcl.Traversal) *resource {
+	if inst == nil || inst.mod == nil || len(t) != 2 {
+		return nil
+	}
+	steps := nameSteps(t)
+	if len(steps) != 2 {
+		return nil
+	}
+	switch steps[0] {
+	case "var", "local", "module", "data", "each", "count", "self", "path", "terraform":
+		return nil
+	}
+	r, ok := inst.mod.byAddr[steps[0]+"."+steps[1]]
+	if !ok || meta(r.block.Body) == nil {
+		return nil
+	}
+	return r
+}
+
 func renderSteps(steps []any) string {
 	var b strings.Builder
 	for _, s := range steps {
@@ -257,6 +321,9 @@ func (ev *evaluator) part(inst *instance, e hcl.Expression, sc *scope, sub []any
 			return ev.boundRefs(inst, b, append(steps, sub...))
 		}
 		if refs, ok := ev.traversalPart(inst, t, sub); ok {
+			return refs
+		}
+		if refs, ok := ev.instancesPart(inst, t, sub); ok {
 			return refs
 		}
 	case *hclsyntax.ConditionalExpr:
@@ -375,6 +442,13 @@ func (ev *evaluator) keysOf(inst *instance, e hcl.Expression, sc *scope, sub []a
 			delete(ev.active, key)
 			ev.memo[key] = resolved{refs: refs}
 			return refs
+		}
+		if r := ev.counted(inst, t); r != nil && len(sub) == 0 {
+			// The keys of a resource's instances: its for_each keys,
+			// or the indexes its count makes.
+			return ev.guarded(memoKey{inst: inst, ref: "instance keys:" + renderTraversal(t)}, func() refSet {
+				return ev.keyRefs(inst, meta(r.block.Body))
+			})
 		}
 	case *hclsyntax.ForExpr:
 		if len(sub) > 0 || x.Group {
