@@ -41,11 +41,20 @@ func idOrEmpty(s string) string {
 var ErrBadLinkTemplate = errors.New("bad link template")
 
 // ParseLinkTemplate checks a link template: an http(s) URL whose
-// placeholders are all known. "" is the empty template (no links).
+// placeholders are all known, none of them in the scheme, which is kept in
+// lower case. "" is the empty template (no links).
 func ParseLinkTemplate(s string) (LinkTemplate, error) {
 	if s == "" {
 		return LinkTemplate{}, nil
 	}
+	// The scheme is literal: a placeholder in it would make the link
+	// something else than http(s) once expanded. Schemes are
+	// case-insensitive; links carry it in lower case, as url.Parse reads it.
+	k := strings.Index(s, "://")
+	if k < 0 || strings.ContainsAny(s[:k], "{}") {
+		return LinkTemplate{}, fmt.Errorf("%w: want an http:// or https:// URL", ErrBadLinkTemplate)
+	}
+	s = strings.ToLower(s[:k]) + s[k:]
 	rest := s
 	for {
 		i := strings.IndexByte(rest, '{')
@@ -75,7 +84,7 @@ func ParseLinkTemplate(s string) (LinkTemplate, error) {
 // IsZero reports whether the template is empty.
 func (lt LinkTemplate) IsZero() bool { return lt.raw == "" }
 
-// String returns the template as given.
+// String returns the template as given, its scheme in lower case.
 func (lt LinkTemplate) String() string { return lt.raw }
 
 // Expand fills the placeholders from n; empty values stay empty.

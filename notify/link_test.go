@@ -22,6 +22,9 @@ func TestLinkTemplate(t *testing.T) {
 		{"stray brace", "https://x.example/}", "", true},
 		{"not http", "javascript:alert(1)", "", true},
 		{"no host", "https:///{workspace}", "", true},
+		{"scheme in capitals", "HTTPS://x.example/{workspace}", "https://x.example/alice%20dev%2F1", false},
+		{"placeholder in the scheme", "ht{workspace}tp://x.example/", "", true},
+		{"scheme only a placeholder", "{workspace}://x.example/", "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,7 +63,7 @@ func TestLinkRendered(t *testing.T) {
 }
 
 func FuzzParseLinkTemplate(f *testing.F) {
-	for _, s := range []string{"https://x.example/{workspace}", "{", "}", "https://x/{a}{b}", ""} {
+	for _, s := range []string{"https://x.example/{workspace}", "{", "}", "https://x/{a}{b}", "", "hTtp://0", "ht{workspace}tp://x/"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -69,7 +72,7 @@ func FuzzParseLinkTemplate(f *testing.F) {
 			return
 		}
 		got := lt.Expand(sample())
-		if s != "" && !strings.HasPrefix(got, "http") {
+		if s != "" && !strings.HasPrefix(got, "http://") && !strings.HasPrefix(got, "https://") {
 			t.Fatalf("accepted %q expands to %q", s, got)
 		}
 	})
