@@ -47,18 +47,21 @@ func (s *Store) CreateToken(ctx context.Context, t reconcile.APIToken) error {
 const tokenCols = `id, name, scopes, hash, created_at, revoked_at`
 
 func scanToken(sc interface{ Scan(...any) error }) (reconcile.APIToken, error) {
-	var t reconcile.APIToken
-	var id, scopes string
+	var id, name, scopes, hash string
 	var created, revoked int64
-	if err := sc.Scan(&id, &t.Name, &scopes, &t.Hash, &created, &revoked); err != nil {
-		return t, err
+	if err := sc.Scan(&id, &name, &scopes, &hash, &created, &revoked); err != nil {
+		return reconcile.APIToken{}, err
 	}
-	t.ID, t.CreatedAt, t.RevokedAt = parseID(id), fromUS(created), fromUS(revoked)
-	t.Scopes = []string{}
+	return tokenFrom(id, name, scopes, hash, created, revoked), nil
+}
+
+// tokenFrom makes an API token of its columns (tokenCols).
+func tokenFrom(id, name, scopes, hash string, created, revoked int64) reconcile.APIToken {
+	t := reconcile.APIToken{ID: parseID(id), Name: name, Scopes: []string{}, Hash: hash, CreatedAt: fromUS(created), RevokedAt: fromUS(revoked)}
 	if scopes != "" {
 		t.Scopes = strings.Split(scopes, ",")
 	}
-	return t, nil
+	return t
 }
 
 // Tokens lists every API token, by name.

@@ -269,10 +269,7 @@ func (s *Store) readTrackTarget(ctx context.Context, q querier, req reconcile.Tr
 			if err != nil {
 				return t, fmt.Errorf("read token: revoked_at %q: %w", r.bc.WorkspaceName, err)
 			}
-			tok := reconcile.APIToken{ID: parseID(bid), Name: stage, Scopes: []string{}, Hash: wid, CreatedAt: fromUS(r.extra), RevokedAt: fromUS(revoked)}
-			if r.bc.Initiator != "" {
-				tok.Scopes = strings.Split(r.bc.Initiator, ",")
-			}
+			tok := tokenFrom(bid, stage, r.bc.Initiator, wid, r.extra, revoked)
 			t.token = &tok
 			continue
 		}
