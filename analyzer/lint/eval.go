@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -227,6 +228,10 @@ func (ev *evaluator) expr(inst *instance, e hcl.Expression, sc *scope) (refs ref
 // reference, as renderTraversal writes it, to those for expressions.
 func (ev *evaluator) instanceCollections(inst *instance, e hcl.Expression, vars []hcl.Traversal) map[string][]*hclsyntax.ForExpr {
 	if inst == nil || inst.mod == nil {
+		return nil
+	}
+	// Most expressions read no such resource: no walk for them.
+	if !slices.ContainsFunc(vars, func(t hcl.Traversal) bool { return ev.counted(inst, t) != nil }) {
 		return nil
 	}
 	var out map[string][]*hclsyntax.ForExpr
